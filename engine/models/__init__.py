@@ -1,0 +1,23 @@
+"""Every mapped class, imported here so Base.metadata knows them all."""
+from sqlalchemy.engine import Engine
+
+from ..db import Base
+from .case_types import CaseType, CaseTypeVersion, ModelFile
+from .cases import Case, CaseNumberSequence, MessageSubscription
+from .journal import JournalEvent
+from .org import Group, Membership, RoleGrant, User
+from .tasks import CaseTask
+
+__all__ = [
+    "Case", "CaseNumberSequence", "CaseTask", "CaseType", "CaseTypeVersion", "Group",
+    "JournalEvent", "Membership", "MessageSubscription", "ModelFile", "RoleGrant", "User",
+    "create_schema", "drop_schema",
+]
+
+
+def create_schema(engine: Engine) -> None:
+    Base.metadata.create_all(engine)
+
+
+def drop_schema(engine: Engine) -> None:
+    Base.metadata.drop_all(engine)

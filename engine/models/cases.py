@@ -1,0 +1,67 @@
+"""Cases, their numbering and the indexes synced from the workflow state."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import Base, UTCDateTime, utcnow
+from .case_types import CaseType, CaseTypeVersion
+from .org import User
+
+CASE_STATUSES = ("open", "closed", "deleted")
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    case_type_id: Mapped[int] = mapped_column(ForeignKey("case_types.id"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("case_type_versions.id"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    grouping: Mapped[str] = mapped_column(String(200), default="", index=True)
+    caseworker_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    gdpr_review_completed: Mapped[bool] = mapped_column(default=False)
+    # Hash of the newest journal event: shows a deleted tail, which the chain alone cannot.
+    journal_head: Mapped[str] = mapped_column(String(64), default="0" * 64)
+    # The workflow state without its spec (see engine.runtime.state); NULL once deleted.
+    state: Mapped[str | None] = mapped_column(Text)
+    # Optimistic lock: every UPDATE says WHERE row_version = <loaded>; a lost race is a Conflict.
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": row_version}
+
+    case_type: Mapped[CaseType] = relationship()
+    version: Mapped[CaseTypeVersion] = relationship()
+    caseworker: Mapped[User | None] = relationship()
+
+
+class CaseNumberSequence(Base):
+    """The last number given per prefix and year; incremented under the row's lock."""
+
+    __tablename__ = "case_number_sequences"
+
+    prefix: Mapped[str] = mapped_column(String(10), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MessageSubscription(Base):
+    """A case waiting for a BPMN message, findable by message name and correlation key."""
+
+    __tablename__ = "message_subscriptions"
+    __table_args__ = (UniqueConstraint("case_id", "task_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    message_name: Mapped[str] = mapped_column(String(200), index=True)
+    correlation_key: Mapped[str] = mapped_column(String(500), default="", index=True)
+    correlations: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -1,0 +1,66 @@
+"""Who may see, start, complete and manage what. Every entry point asks these functions."""
+from __future__ import annotations
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from .errors import NotAllowed
+from .models import Case, CaseTask, CaseType, Membership, RoleGrant, User
+
+
+def has_role(session: Session, user: User, role: str, scope: str = "") -> bool:
+    query = select(RoleGrant.id).where(RoleGrant.user_id == user.id, RoleGrant.role == role)
+    if scope:
+        query = query.where(RoleGrant.scope.in_(("", scope)))
+    return session.execute(query.limit(1)).first() is not None
+
+
+def is_administrator(session: Session, user: User) -> bool:
+    return has_role(session, user, "administrator")
+
+
+def group_ids(session: Session, user: User) -> set[int]:
+    return set(session.scalars(select(Membership.group_id).where(Membership.user_id == user.id)))
+
+
+def can_complete_task(session: Session, user: User, task: CaseTask) -> bool:
+    if not user.is_active or task.state != "open":
+        return False
+    if task.assignee_id == user.id:
+        return True
+    if task.assignee_id is None and task.candidate_group_id in group_ids(session, user):
+        return True
+    return is_administrator(session, user)
+
+
+def can_see_case(session: Session, user: User, case: Case) -> bool:
+    """Need to know: the caseworker, anyone a task of the case was meant for, the case type's owners."""
+    if not user.is_active:
+        return False
+    if case.caseworker_id == user.id or is_administrator(session, user):
+        return True
+    groups = group_ids(session, user)
+    if case.case_type.owner_group_id in groups:
+        return True
+    task_for_user = select(CaseTask.id).where(CaseTask.case_id == case.id).where(
+        (CaseTask.assignee_id == user.id) | (CaseTask.completed_by_id == user.id)
+        | (CaseTask.candidate_group_id.in_(groups) if groups else False))
+    return session.execute(select(exists(task_for_user))).scalar()
+
+
+def can_start_case(session: Session, user: User, case_type: CaseType) -> bool:
+    return user.is_active
+
+
+def can_manage_case_type(session: Session, user: User, case_type: CaseType | None) -> bool:
+    if is_administrator(session, user):
+        return True
+    if case_type is None:
+        return has_role(session, user, "case_type_owner")
+    return has_role(session, user, "case_type_owner", case_type.key) or (
+        case_type.owner_group_id is not None and case_type.owner_group_id in group_ids(session, user))
+
+
+def require(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise NotAllowed(message)

@@ -1,0 +1,216 @@
+"""Run a workflow forward and read what the indexes need from it.
+
+Everything that touches SpiffWorkflow's running objects lives here; services see plain values
+(OpenTask, Snapshot) and WorkflowError.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskIterator, TaskState
+
+from ..errors import Conflict, InvalidInput, NotFound, WorkflowError
+from .parsing import GDPR_REVIEW_PROCESS, ParsedModel, task_properties
+
+# SpiffWorkflow's task iterators stop descending at depth 1,000 without a word, so a rework loop
+# (each round adds task levels) silently stops advancing after a few hundred rounds. Raise the
+# ceiling far above anything a case reaches and guard the real limit ourselves (see
+# `check_depth`), so a runaway loop fails loudly instead of stalling.
+ITERATOR_DEPTH = 1_000_000
+
+
+def _raise_iterator_depth() -> None:
+    for cls in (TaskIterator, BpmnTaskIterator):
+        defaults = list(cls.__init__.__defaults__)
+        defaults[1] = ITERATOR_DEPTH  # (end_at_spec, max_depth, ...)
+        cls.__init__.__defaults__ = tuple(defaults)
+
+
+_raise_iterator_depth()
+
+
+@dataclass(frozen=True)
+class OpenTask:
+    """A READY user or manual task, as the task index stores it."""
+
+    id: str
+    element_id: str
+    name: str
+    lane: str
+    form: str
+    instructions: str
+    properties: dict
+    data: dict
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the indexes need from a workflow after it advanced."""
+
+    open_tasks: list[OpenTask]
+    next_timer_at: datetime | None
+    message_waits: list[dict] = field(default_factory=list)
+    completed: bool = False
+    gdpr_review_completed: bool = False
+
+
+def _element(task) -> str:
+    return getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
+
+
+def _wrap(err: Exception, action: str) -> WorkflowError:
+    task = getattr(err, "task", None)
+    spec = getattr(err, "task_spec", None) or getattr(task, "task_spec", None)
+    element = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
+    name = getattr(spec, "bpmn_name", None)
+    where = f" at {element}" + (f" ('{name}')" if name else "") if element else ""
+    detail = str(err)
+    notes = getattr(err, "__notes__", None)
+    if notes:
+        detail += " — " + "; ".join(notes)
+    original = err
+    while getattr(original, "exception", None) is not None:
+        original = original.exception
+    if original is not err and str(original) not in detail:
+        detail += f" ({original.__class__.__name__}: {original})"
+    return WorkflowError(f"{action} failed{where}: {detail}", element=element)
+
+
+def start_workflow(model: ParsedModel, script_engine, data: dict, max_steps: int,
+                   max_depth: int) -> BpmnWorkflow:
+    try:
+        workflow = BpmnWorkflow(model.spec, model.subprocess_specs, script_engine=script_engine)
+        start = workflow.task_tree
+        start.data.update(data)
+    except SpiffWorkflowException as err:
+        raise _wrap(err, "starting the workflow") from err
+    advance(workflow, max_steps, max_depth)
+    return workflow
+
+
+def advance(workflow: BpmnWorkflow, max_steps: int, max_depth: int) -> None:
+    """Fire due timers and run engine steps, refusing to loop or deepen without bound."""
+    steps = 0
+
+    def count_step(task):
+        nonlocal steps
+        steps += 1
+        if steps > max_steps:
+            raise WorkflowError(
+                f"the workflow ran {max_steps} automatic steps without waiting for anyone; "
+                f"a loop without a user task around {_element(task)}?", element=_element(task))
+
+    try:
+        workflow.refresh_timers()
+        workflow.do_engine_steps(will_complete_task=count_step)
+    except WorkflowError:
+        raise
+    except SpiffWorkflowException as err:
+        raise _wrap(err, "advancing the workflow") from err
+    except Exception as err:  # a script error SpiffWorkflow did not wrap
+        raise WorkflowError(f"advancing the workflow failed: {err.__class__.__name__}: {err}") from err
+    check_depth(workflow, max_depth)
+
+
+def check_depth(workflow: BpmnWorkflow, max_depth: int) -> None:
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+        depth = task.depth
+        if depth > max_depth:
+            raise WorkflowError(
+                f"the case's task tree is {depth} levels deep (limit {max_depth}): a loop through "
+                f"{_element(task)} has run too many rounds", element=_element(task))
+
+
+def find_ready_task(workflow: BpmnWorkflow, task_id: str):
+    """The READY user/manual task with this id; a finished one is a Conflict (stale page)."""
+    try:
+        task = workflow.get_task_from_id(UUID(str(task_id)))
+    except (ValueError, SpiffWorkflowException):
+        task = None
+    if task is None:
+        raise NotFound(f"task {task_id} does not belong to this case")
+    if not task.task_spec.manual:
+        raise InvalidInput(f"task {_element(task)} is not a user task", field="task_id")
+    if task.state != TaskState.READY:
+        state = TaskState.get_name(task.state).lower()
+        raise Conflict(f"task '{task.task_spec.bpmn_name or _element(task)}' is {state}, not ready: "
+                       "it was probably completed meanwhile", element=_element(task))
+    return task
+
+
+def complete_task(workflow: BpmnWorkflow, task, data: dict, max_steps: int, max_depth: int) -> None:
+    try:
+        task.set_data(**data)
+        task.run()
+    except SpiffWorkflowException as err:
+        raise _wrap(err, "completing the task") from err
+    advance(workflow, max_steps, max_depth)
+
+
+def snapshot(workflow: BpmnWorkflow) -> Snapshot:
+    open_tasks = []
+    for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+        spec = task.task_spec
+        properties = task_properties(spec)
+        open_tasks.append(OpenTask(
+            id=str(task.id), element_id=_element(task), name=spec.bpmn_name or _element(task),
+            lane=spec.lane or "", form=properties.get("formJsonSchemaFilename", ""),
+            instructions=(spec.extensions or {}).get("instructionsForEndUser") or "",
+            properties=properties, data=task.data))
+    timers, waits = [], []
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if isinstance(definition, TimerEventDefinition):
+            due = _timer_due(task)
+            if due is not None:
+                timers.append(due)
+        elif isinstance(definition, MessageEventDefinition):
+            waits.append({"task_id": str(task.id), "message_name": definition.name,
+                          "correlations": dict(task.workflow.top_workflow.correlations)})
+    return Snapshot(open_tasks=open_tasks, next_timer_at=min(timers) if timers else None,
+                    message_waits=waits, completed=workflow.is_completed(),
+                    gdpr_review_completed=gdpr_review_completed(workflow))
+
+
+def _timer_due(task) -> datetime | None:
+    value = task._get_internal_data("event_value")
+    if isinstance(value, dict):
+        value = value.get("next") if value.get("cycles", 0) != 0 else None
+    if not value:
+        return None
+    try:
+        return TimerEventDefinition.get_datetime(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def gdpr_review_completed(workflow: BpmnWorkflow) -> bool:
+    """True once a call of the shared GDPR review building block has completed in this case."""
+    for task in workflow.get_tasks(state=TaskState.COMPLETED):
+        spec = task.task_spec
+        if isinstance(spec, CallActivity) and spec.spec == GDPR_REVIEW_PROCESS:
+            return True
+    return False
+
+
+def evaluate(workflow: BpmnWorkflow, task_or_none, expression: str, extra: dict | None = None):
+    """Evaluate an owner-written expression in the sandbox over a task's (or the workflow's) data."""
+    engine = workflow.script_engine
+    context = dict(task_or_none.data if task_or_none is not None else workflow.data)
+    context.update(extra or {})
+    try:
+        return engine.environment.evaluate(expression, context)
+    except Exception as err:
+        raise WorkflowError(f"expression {expression!r} failed: {err.__class__.__name__}: {err}") from err
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
