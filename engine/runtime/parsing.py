@@ -129,7 +129,12 @@ def load_forms(files: Mapping[str, bytes]) -> dict:
             raise ModelError(f"form is not valid JSON: {err}", file=name) from err
         if not isinstance(schema, dict):
             raise ModelError("form must be a JSON object (a JSON Schema)", file=name)
-        forms[name.rsplit("/", 1)[-1]] = schema
+        key = name.rsplit("/", 1)[-1]
+        if key in forms:
+            raise ModelError(f"two forms are named '{key}'; user tasks refer to forms by file name, "
+                             "so form names must be unique across the case type and the shared "
+                             "building blocks", file=name)
+        forms[key] = schema
     return forms
 
 
