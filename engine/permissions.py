@@ -16,21 +16,41 @@ def has_role(session: Session, user: User, role: str, scope: str = "") -> bool:
 
 
 def is_administrator(session: Session, user: User) -> bool:
-    return has_role(session, user, "administrator")
+    return is_administrator_id(session, user.id)
 
 
 def group_ids(session: Session, user: User) -> set[int]:
-    return set(session.scalars(select(Membership.group_id).where(Membership.user_id == user.id)))
+    return group_ids_of(session, user.id)
+
+
+def is_administrator_id(session: Session, user_id: int) -> bool:
+    return session.execute(select(RoleGrant.id).where(RoleGrant.user_id == user_id,
+                                                      RoleGrant.role == "administrator").limit(1)).first() is not None
+
+
+def group_ids_of(session: Session, user_id: int) -> set[int]:
+    return set(session.scalars(select(Membership.group_id).where(Membership.user_id == user_id)))
+
+
+def may_complete_task(session: Session, user_id: int, assignee_id: int | None,
+                      candidate_group_id: int | None) -> bool:
+    """The assignee; or, while nobody is assigned, a member of the candidate group; or an administrator."""
+    if assignee_id == user_id:
+        return True
+    if assignee_id is None and candidate_group_id is not None and candidate_group_id in group_ids_of(session, user_id):
+        return True
+    return is_administrator_id(session, user_id)
+
+
+def may_start_case(session: Session, user_id: int, case_type_id: int) -> bool:
+    """Every active employee may open a case of any published case type (the municipality's rule)."""
+    return True
 
 
 def can_complete_task(session: Session, user: User, task: CaseTask) -> bool:
     if not user.is_active or task.state != "open":
         return False
-    if task.assignee_id == user.id:
-        return True
-    if task.assignee_id is None and task.candidate_group_id in group_ids(session, user):
-        return True
-    return is_administrator(session, user)
+    return may_complete_task(session, user.id, task.assignee_id, task.candidate_group_id)
 
 
 def can_see_case(session: Session, user: User, case: Case) -> bool:
@@ -49,7 +69,7 @@ def can_see_case(session: Session, user: User, case: Case) -> bool:
 
 
 def can_start_case(session: Session, user: User, case_type: CaseType) -> bool:
-    return user.is_active
+    return user.is_active and may_start_case(session, user.id, case_type.id)
 
 
 def can_manage_case_type(session: Session, user: User, case_type: CaseType | None) -> bool:

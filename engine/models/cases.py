@@ -31,6 +31,8 @@ class Case(Base):
     gdpr_review_completed: Mapped[bool] = mapped_column(default=False)
     # Hash of the newest journal event: shows a deleted tail, which the chain alone cannot.
     journal_head: Mapped[str] = mapped_column(String(64), default="0" * 64)
+    journal_seq: Mapped[int] = mapped_column(Integer, default=0)
+    awaits_message: Mapped[bool] = mapped_column(default=False)
     # The workflow state without its spec (see engine.runtime.state); NULL once deleted.
     state: Mapped[str | None] = mapped_column(Text)
     # Optimistic lock: every UPDATE says WHERE row_version = <loaded>; a lost race is a Conflict.

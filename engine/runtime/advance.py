@@ -155,7 +155,8 @@ def complete_task(workflow: BpmnWorkflow, task, data: dict, max_steps: int, max_
     advance(workflow, max_steps, max_depth)
 
 
-def snapshot(workflow: BpmnWorkflow) -> Snapshot:
+def open_user_tasks(workflow: BpmnWorkflow) -> list[OpenTask]:
+    """The READY user and manual tasks: exactly what the task index holds as open."""
     open_tasks = []
     for task in workflow.get_tasks(state=TaskState.READY, manual=True):
         spec = task.task_spec
@@ -165,6 +166,11 @@ def snapshot(workflow: BpmnWorkflow) -> Snapshot:
             lane=spec.lane or "", form=properties.get("formJsonSchemaFilename", ""),
             instructions=(spec.extensions or {}).get("instructionsForEndUser") or "",
             properties=properties, data=task.data))
+    return open_tasks
+
+
+def snapshot(workflow: BpmnWorkflow) -> Snapshot:
+    open_tasks = open_user_tasks(workflow)
     timers, waits = [], []
     for task in workflow.get_tasks(state=TaskState.WAITING):
         definition = getattr(task.task_spec, "event_definition", None)

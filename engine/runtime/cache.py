@@ -54,3 +54,5 @@ class Runtime:
         self.specs = SpecCache(settings.spec_cache_size)
         self.script_engine = SandboxedScriptEngine(time_limit=settings.script_time_limit)
         self.live = LiveWorkflows(settings.workflow_cache_size)
+        # Version id -> parsed model; a version's files never change once it exists.
+        self.models_by_version: dict[int, object] = {}

@@ -3,8 +3,12 @@
 Gateway conditions, script tasks and DMN cells come from municipal case-type owners, not from
 developers, and SpiffWorkflow would run them with plain eval/exec. Here they are compiled with
 RestrictedPython under a stricter policy of our own, run against a short, explicit list of
-builtins and modules, and stopped by a deadline that a trace function checks on every line.
-sys.settrace works in any thread (Flask request threads, Celery workers), unlike signal.alarm.
+builtins and modules, and stopped by a deadline: the compiler puts a `_tick_()` check into every
+loop pass, function call and comprehension step, which works in any thread (Flask request
+threads, Celery workers), unlike signal.alarm. (A sys.settrace deadline was tried first: CPython
+switches tracing off for good when the trace function raises, and a RecursionError raised while
+calling the tracer did exactly that, after which `while True:` ran forever; a one-line
+`while True: pass` also raises no line events at all.)
 
 Evaluation follows SpiffWorkflow's TaskDataEnvironment: expressions see the task data as
 variables; scripts run with the task data as their globals, so assignments and `del` change
@@ -58,8 +62,8 @@ class ScriptTimeout(Exception):
 
 
 class _Deadline(BaseException):
-    """Raised by the tracer. A BaseException, and bare `except:` is refused, so scripts cannot catch it
-    (once a trace function raises, CPython switches tracing off: a caught one could loop forever)."""
+    """Raised by `_tick_()` once the time is up. A BaseException, and a bare `except:` means
+    `except Exception:` here, so scripts cannot catch it; every later tick raises it again."""
 
 
 # ---------------------------------------------------------------------------------------- compile
@@ -69,16 +73,15 @@ def _call(name, *args):
 
 
 def _is_plain(node):
-    """True for names, constants and item/attribute chains of them: safe to evaluate twice."""
-    allowed = (ast.Name, ast.Constant, ast.Attribute, ast.Subscript, ast.Slice, ast.Tuple,
-               ast.UnaryOp, ast.unaryop, ast.expr_context)
-    return all(isinstance(n, allowed) for n in ast.walk(node))
+    """True if evaluating the expression twice cannot differ from once (no calls or assignments)."""
+    return not any(isinstance(n, (ast.Call, ast.NamedExpr, ast.Yield, ast.YieldFrom, ast.Await, ast.Lambda))
+                   for n in ast.walk(node))
 
 
 class _Policy(RestrictingNodeTransformer):
     """RestrictedPython's policy with messages that name the construct, plus what the deadline and
-    the resource caps need: no bare except/finally, and *, **, <<, % and dynamic format specs
-    routed through runtime guards."""
+    the resource caps need: ticks, bare `except:` narrowed, and *, **, <<, % and computed format
+    specs routed through runtime guards."""
 
     BINOP_GUARDS = {ast.Mult: "_mul_", ast.Pow: "_pow_", ast.LShift: "_lshift_", ast.Mod: "_mod_"}
 
@@ -96,14 +99,10 @@ class _Policy(RestrictingNodeTransformer):
     def visit_ClassDef(self, node):
         self.error(node, "class definitions are not allowed")
 
-    def visit_Try(self, node):
-        if node.finalbody:
-            self.error(node, "'finally' blocks are not allowed (they could outrun the time limit)")
-        return super().visit_Try(node)
-
     def visit_ExceptHandler(self, node):
+        """A bare `except:` becomes `except Exception:`, so it cannot catch the deadline."""
         if node.type is None:
-            self.error(node, "a bare 'except:' is not allowed; write 'except Exception:'")
+            node.type = ast.copy_location(ast.Name("Exception", ast.Load()), node)
         return super().visit_ExceptHandler(node)
 
     def visit_Attribute(self, node):
@@ -118,13 +117,44 @@ class _Policy(RestrictingNodeTransformer):
             return self.node_contents_visit(node)
         return super().visit_Call(node)
 
+    ticks = False  # set once a `_tick_()` is inserted: only then does the code need a deadline
+
+    def tick(self, node):
+        self.ticks = True
+        return ast.copy_location(_call("_tick_"), node)
+
+    def visit_While(self, node):
+        node = super().visit_While(node)
+        node.body.insert(0, ast.Expr(self.tick(node)))
+        return node
+
+    visit_For = visit_While
+
+    def visit_FunctionDef(self, node):
+        node = super().visit_FunctionDef(node)
+        node.body.insert(0, ast.Expr(self.tick(node)))
+        return node
+
+    def visit_Lambda(self, node):
+        node = super().visit_Lambda(node)
+        node.body = ast.copy_location(ast.BoolOp(op=ast.And(), values=[self.tick(node), node.body]), node)
+        return node
+
+    def visit_comprehension(self, node):
+        node = super().visit_comprehension(node)
+        node.ifs.insert(0, self.tick(node.target))
+        return node
+
     def visit_BinOp(self, node):
         node = self.node_contents_visit(node)
         guard = self.BINOP_GUARDS.get(type(node.op))
         return node if guard is None else ast.copy_location(_call(guard, node.left, node.right), node)
 
     def visit_AugAssign(self, node):
-        """Also allow `d[k] += v` (RestrictedPython refuses it; counters in dicts are common)."""
+        """`n += 1` stays native unless the operator needs a guard; `d[k] += v` is allowed too
+        (RestrictedPython refuses it, but counters in dicts are common in scripts)."""
+        if isinstance(node.target, ast.Name) and type(node.op) not in self.BINOP_GUARDS:
+            return self.node_contents_visit(node)
         if not (isinstance(node.target, ast.Subscript) and _is_plain(node.target)):
             return super().visit_AugAssign(node)
         load = copy.deepcopy(node.target)
@@ -151,26 +181,28 @@ class _Policy(RestrictingNodeTransformer):
 
 @functools.lru_cache(maxsize=COMPILE_CACHE_SIZE)
 def _compile_cached(source: str, mode: str):
-    """Return (code, problems, syntax error args). Cached: a gateway condition runs thousands of times."""
+    """Return (code, ticks, problems, syntax error args); cached: a condition runs thousands of times."""
     try:
         tree = ast.parse(source, FILENAME, mode)
     except SyntaxError as err:
         details = (FILENAME, err.lineno, err.offset, err.text, err.end_lineno, err.end_offset)
-        return None, (f"Line {err.lineno}: syntax error: {err.msg}",), (err.msg, details)
+        return None, False, (f"Line {err.lineno}: syntax error: {err.msg}",), (err.msg, details)
     errors = []
-    tree = _Policy(errors, [], {}).visit(tree)
+    policy = _Policy(errors, [], {})
+    tree = policy.visit(tree)
     if errors:
-        return None, tuple(errors), None
-    return compile(ast.fix_missing_locations(tree), FILENAME, mode, dont_inherit=True), (), None
+        return None, False, tuple(errors), None
+    return compile(ast.fix_missing_locations(tree), FILENAME, mode, dont_inherit=True), policy.ticks, (), None
 
 
 def _compile(source: str, mode: str):
-    code, problems, syntax_error = _compile_cached(source, mode)
+    """Return (code, whether it has ticks), or raise SyntaxError / SandboxViolation."""
+    code, ticks, problems, syntax_error = _compile_cached(source, mode)
     if syntax_error:
         raise SyntaxError(*syntax_error)
     if problems:
         raise SandboxViolation("; ".join(problems))
-    return code
+    return code, ticks
 
 
 def check_source(source: str, mode: str = "eval") -> list[str]:
@@ -181,7 +213,7 @@ def check_source(source: str, mode: str = "eval") -> list[str]:
     """
     if mode not in ("eval", "exec"):
         raise ValueError(f"mode must be 'eval' or 'exec', not {mode!r}")
-    return list(_compile_cached(source, mode)[1])
+    return list(_compile_cached(source, mode)[2])
 
 
 # ----------------------------------------------------------------------------- runtime guards
@@ -244,6 +276,11 @@ def _inplacevar_(op, x, y):
     return _INPLACE[op](x, y)
 
 
+def _tick_():
+    """Placeholder; _run() puts in one that knows the deadline."""
+    return True
+
+
 def _apply_(func, *args, **kwargs):
     return func(*args, **kwargs)
 
@@ -288,20 +325,22 @@ def _sized(obj, name):
     return call
 
 
+_CHECKED_ATTRIBUTES = FORBIDDEN_ATTRIBUTES | {"format", "format_map"} | set(_SIZED_ARGS)
+
+
 def _getattr_(obj, name):
     """Attribute access from scripts: no '_' names, no frame internals, str.format made safe."""
+    if name not in _CHECKED_ATTRIBUTES and name[:1] != "_":
+        return getattr(obj, name)
     if name.startswith("_") or name in FORBIDDEN_ATTRIBUTES:
         raise SandboxViolation(f"attribute '{name}' is not allowed")
-    if name in ("format", "format_map") or name in _SIZED_ARGS:
-        if isinstance(obj, type):  # str.format(...), str.ljust(...): unbound, would skip the checks
-            raise SandboxViolation(f"attribute '{obj.__name__}.{name}' is not allowed; call it on a value")
-        if isinstance(obj, str) and name == "format":
-            return lambda *args, **kwargs: _FORMATTER.vformat(obj, args, kwargs)
-        if isinstance(obj, str) and name == "format_map":
-            return lambda mapping: _FORMATTER.vformat(obj, (), mapping)
-        if name in _SIZED_ARGS:
-            return _sized(obj, name)
-    return getattr(obj, name)
+    if isinstance(obj, type):  # str.format(...), str.ljust(...): unbound, they would skip the checks
+        raise SandboxViolation(f"attribute '{obj.__name__}.{name}' is not allowed; call it on a value")
+    if isinstance(obj, str) and name == "format":
+        return lambda *args, **kwargs: _FORMATTER.vformat(obj, args, kwargs)
+    if isinstance(obj, str) and name == "format_map":
+        return lambda mapping: _FORMATTER.vformat(obj, (), mapping)
+    return _sized(obj, name) if name in _SIZED_ARGS else getattr(obj, name)
 
 
 def _range(*args):
@@ -317,6 +356,17 @@ def _sum(iterable, /, start=0):
     if isinstance(start, _SEQUENCES):  # sum(lists, []) is quadratic copying inside one C call
         raise SandboxViolation("sum() of sequences is not allowed; use a loop or a comprehension")
     return sum(iterable, start)
+
+
+_C_IMPORTS = frozenset({"time", "_strptime"})
+
+
+def _internal_import(name, globals=None, locals=None, fromlist=(), level=0):
+    """`__import__` for C code only: date.today() and datetime.strptime() import `time` and
+    `_strptime` through the builtins of the running (script) frame. Scripts cannot name it."""
+    if level == 0 and name in _C_IMPORTS:
+        return builtins.__import__(name, globals, locals, fromlist, level)
+    raise SandboxViolation(f"import of '{name}' is not allowed")
 
 
 def _forbidden(name):
@@ -352,9 +402,10 @@ def _module(name, **attributes):
     return module
 
 
+# no factorial/comb/perm/prod: they can run for minutes inside one C call
 _MATH_NAMES = ("pi", "e", "tau", "inf", "nan", "ceil", "floor", "trunc", "fabs", "sqrt", "isqrt", "exp",
                "log", "log2", "log10", "pow", "fsum", "gcd", "lcm", "fmod", "modf", "copysign", "hypot",
-               "isclose", "isfinite", "isinf", "isnan", "sin", "cos", "tan", "radians", "degrees")  # no factorial/comb/perm/prod: unbounded C time
+               "isclose", "isfinite", "isinf", "isnan", "sin", "cos", "tan", "radians", "degrees")
 MODULES = {
     "datetime": _module("datetime", date=_dt.date, datetime=_dt.datetime, time=_dt.time,
                         timedelta=_dt.timedelta, timezone=_dt.timezone, MINYEAR=_dt.MINYEAR,
@@ -365,17 +416,19 @@ MODULES = {
     "math": _module("math", **{n: getattr(math, n) for n in _MATH_NAMES}),
     "json": _module("json", loads=json.loads, dumps=_json_dumps),
 }
-# Names RestrictedPython's compiled code calls. Kept in the globals (not __builtins__) like
-# SpiffWorkflow's own globals, and always applied last so task data cannot replace them.
+# Names RestrictedPython's compiled code (and our _Policy) calls. Task data never replaces them:
+# evaluate() re-applies them, execute() refuses data that would (check_for_overwrite).
 GUARDS = {
     "_getattr_": _getattr_, "_getitem_": operator.getitem, "_getiter_": iter, "_write_": full_write_guard,
     "_inplacevar_": _inplacevar_, "_apply_": _apply_, "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
     "_unpack_sequence_": guarded_unpack_sequence, "_print_": _Printer, "_print": _Printer(),
     "_mul_": _mul_, "_pow_": _pow_, "_lshift_": _lshift_, "_mod_": _mod_, "_format_": _format_,
+    "_tick_": _tick_,
 }
+_GUARD_NAMES = frozenset(GUARDS)
 SAFE_BUILTIN_NAMES = (
     "abs", "all", "any", "ascii", "bool", "chr", "dict", "divmod", "enumerate", "filter", "float",
-    "frozenset", "int", "isinstance", "iter", "len", "list", "map", "max", "min", "next", "ord", "repr",
+    "frozenset", "int", "isinstance", "len", "list", "map", "max", "min", "next", "ord", "repr",
     "reversed", "round", "set", "sorted", "str", "tuple", "zip",
     "Exception", "ArithmeticError", "AssertionError", "AttributeError", "IndexError", "KeyError",
     "LookupError", "NameError", "NotImplementedError", "OverflowError", "RecursionError", "RuntimeError",
@@ -386,7 +439,9 @@ BUILTINS = {
     **{name: getattr(builtins, name) for name in SAFE_BUILTIN_NAMES},
     "range": _range,
     "sum": _sum,
+    "iter": lambda iterable: iter(iterable),  # iter(int, 1) would be an endless loop inside C
     "format": lambda value, spec="": _format_(value, -1, spec),
+    "__import__": _internal_import,
 }
 
 
@@ -396,26 +451,32 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     """SpiffWorkflow script environment that runs owner-written code restricted and time-limited."""
 
     def __init__(self, time_limit: float = 1.0, extra_globals: dict | None = None):
-        super().__init__({**MODULES, **(extra_globals or {}), **GUARDS})
+        # read-only: evaluate() keeps a merged copy, so later additions would be silently missed
+        super().__init__(types.MappingProxyType({**MODULES, **(extra_globals or {}), **GUARDS}))
         self.time_limit = time_limit
+        self._builtins = {**BUILTINS, **self.globals}
 
     def evaluate(self, expression, context, external_context=None):
         """Evaluate an expression with the task data (and external context) as variables."""
-        code = _compile(expression, "eval")
-        scope = {**self.globals, **(external_context or {}), **context, **GUARDS, "__builtins__": BUILTINS}
-        return self._run(code, scope)
+        code, ticks = _compile(expression, "eval")
+        # Our globals sit in the builtins so the data wins, as in SpiffWorkflow, without copying
+        # them on every evaluation; the guards are put back if the data tried to replace them.
+        scope = {**(external_context or {}), **context, "__builtins__": self._builtins}
+        if not _GUARD_NAMES.isdisjoint(scope):
+            scope.update(GUARDS)
+        return self._run(code, scope, ticks)
 
     def execute(self, script, context, external_context=None):
         """Run a script with the task data as its globals; assignments and `del` change `context`."""
         external_context = external_context or {}
-        code = _compile(script, "exec")
+        code, ticks = _compile(script, "exec")
         self.check_for_overwrite(context, external_context)
         context.update(self.globals)
         context.update(external_context)
         context.update(GUARDS)
         context["__builtins__"] = BUILTINS
         try:
-            self._run(code, context)
+            self._run(code, context, ticks)
         finally:
             self._remove_globals_and_functions_from_context(context, external_context)
         return True
@@ -423,30 +484,23 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     def call_service(self, context, **kwargs):
         raise SandboxViolation("service tasks are run by workers, not in scripts")
 
-    def _run(self, code, scope):
-        """Run compiled code; a trace function checks the deadline on each line and call of it."""
+    def _run(self, code, scope, ticks):
+        """Run compiled code; code with loops, functions or comprehensions gets a deadline."""
+        if not ticks:  # straight-line code: nothing in it can repeat
+            return eval(code, scope)
         deadline = _time.monotonic() + self.time_limit
         clock = _time.monotonic
 
-        def trace_line(frame, event, arg):
+        def tick():
             if clock() > deadline:
                 raise _Deadline
-            return trace_line
+            return True
 
-        def trace_call(frame, event, arg):
-            if clock() > deadline:
-                raise _Deadline
-            # only the script's own frames are traced line by line; the guards are short
-            return trace_line if frame.f_code.co_filename == FILENAME else None
-
-        previous = sys.gettrace()  # coverage or a debugger: restored afterwards
-        sys.settrace(trace_call)
+        scope["_tick_"] = tick
         try:
             return eval(code, scope)
         except _Deadline:
             raise ScriptTimeout(f"script exceeded the {self.time_limit} s time limit") from None
-        finally:
-            sys.settrace(previous)
 
     def _remove_globals_and_functions_from_context(self, context, external_context=None):
         """Drop what we injected, and functions/modules the script made, so task data stays data."""

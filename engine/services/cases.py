@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from jsonschema import Draft202012Validator, FormatChecker
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import WorkflowException
@@ -25,13 +25,13 @@ from SpiffWorkflow.exceptions import WorkflowException
 from .. import permissions
 from ..db import UnitOfWork, utcnow
 from ..errors import Conflict, InvalidInput, NotAllowed, NotFound, WorkflowError
-from ..models import Case, CaseNumberSequence, CaseTask, CaseType, Group, MessageSubscription, User
+from ..models import (Case, CaseNumberSequence, CaseTask, CaseType, CaseTypeVersion, Group,
+                      MessageSubscription, User)
 from ..runtime import advance as runtime
 from ..runtime.parsing import ParsedModel
 from ..runtime.state import dump_state, load_state
-from .case_types import current_version, get_case_type, model_of
-from .journal import Journal
-from .org import get_user
+from .case_types import get_case_type, model_of
+from .journal import GENESIS, Journal
 
 IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 RESERVED_KEYS = {"case", "caseworker"}
@@ -83,106 +83,204 @@ def validate_form(schema: dict | None, data: dict, form_name: str) -> None:
 
 # --- numbering ------------------------------------------------------------------------------------
 
+_BUMP_CASE_NUMBER = (update(CaseNumberSequence)
+                     .where(CaseNumberSequence.prefix == bindparam("b_prefix"),
+                            CaseNumberSequence.year == bindparam("b_year"))
+                     .values(last_value=CaseNumberSequence.last_value + 1)
+                     .returning(CaseNumberSequence.last_value))
+_NEW_SEQUENCE = {name: dialect_insert(CaseNumberSequence).on_conflict_do_nothing()
+                 for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+
+
 def next_case_number(session: Session, prefix: str, year: int) -> str:
     """PREFIX-YYYY-NNNNNN, unique under concurrency: the counter row is updated under its lock."""
-    bump = (update(CaseNumberSequence)
-            .where(CaseNumberSequence.prefix == prefix, CaseNumberSequence.year == year)
-            .values(last_value=CaseNumberSequence.last_value + 1)
-            .returning(CaseNumberSequence.last_value))
-    value = session.execute(bump).scalar()
+    conn = session.connection()
+    params = {"b_prefix": prefix, "b_year": year}
+    value = conn.execute(_BUMP_CASE_NUMBER, params).scalar()
     if value is None:
-        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-        session.execute(insert(CaseNumberSequence).values(prefix=prefix, year=year, last_value=0)
-                        .on_conflict_do_nothing())
-        value = session.execute(bump).scalar()
+        conn.execute(_NEW_SEQUENCE[conn.dialect.name], {"prefix": prefix, "year": year, "last_value": 0})
+        value = conn.execute(_BUMP_CASE_NUMBER, params).scalar()
     return f"{prefix}-{year}-{value:06d}"
 
 
-# --- loading and saving a case's workflow ------------------------------------------------------------
+# --- the case row an action works on -----------------------------------------------------------
+
+@dataclass
+class CaseHead:
+    """The columns of a case row (and its case type) that an action needs, read in one query."""
+
+    id: int | None
+    number: str
+    status: str
+    row_version: int
+    version_id: int
+    caseworker_id: int | None
+    journal_seq: int
+    journal_head: str
+    awaits_message: bool
+    case_type_key: str
+    lanes: dict
+
+
+_HEAD_COLUMNS = (Case.id, Case.number, Case.status, Case.row_version, Case.version_id, Case.caseworker_id,
+                 Case.journal_seq, Case.journal_head, Case.awaits_message, CaseType.key, CaseType.lanes)
+
+# The hot path's statements, built once: building a SQLAlchemy statement costs more than running
+# it on SQLite. They run on the unit of work's connection, past the ORM session's bookkeeping.
+_SELECT_HEAD = select(*_HEAD_COLUMNS).join(CaseType, CaseType.id == Case.case_type_id)
+_HEAD_BY_ID = _SELECT_HEAD.where(Case.id == bindparam("case_id"))
+_HEAD_BY_ID_LOCKED = _HEAD_BY_ID.with_for_update(of=Case)
+_STATE_BY_ID = select(Case.state).where(Case.id == bindparam("case_id"))
+_ACTOR = select(User.id, User.is_active).where(User.username == bindparam("username"))
+_TASK_COLUMNS = (CaseTask.state, CaseTask.name, CaseTask.element_id, CaseTask.form, CaseTask.assignee_id,
+                 CaseTask.candidate_group_id)
+_TASK_WITH_HEAD = (select(*_TASK_COLUMNS, *_HEAD_COLUMNS).select_from(CaseTask)
+                   .join(Case, Case.id == CaseTask.case_id).join(CaseType, CaseType.id == Case.case_type_id)
+                   .where(CaseTask.id == bindparam("task_id")))
+# Lock both rows: PostgreSQL re-reads locked rows after waiting, so the task's state is current.
+_TASK_WITH_HEAD_LOCKED = _TASK_WITH_HEAD.with_for_update(of=(Case, CaseTask))
+_UPDATE_CASE = update(Case).where(Case.id == bindparam("b_case_id"), Case.row_version == bindparam("b_row_version"))
+_UPDATE_TASK = update(CaseTask).where(CaseTask.id == bindparam("b_task_id"))
+_INSERT_TASKS = insert(CaseTask)
+_INSERT_CASE = insert(Case).returning(Case.id)
+_GROUP_ID = select(Group.id).where(Group.key == bindparam("key"))
+_USER_ID = select(User.id).where(User.username == bindparam("username"))
+
+
+def read_head(session: Session, *where, lock: bool = True) -> CaseHead | None:
+    """Read a case's head; on PostgreSQL under the row's lock (SELECT ... FOR UPDATE OF cases).
+
+    Writers of one case then queue instead of racing; the row_version check in `save` stays as
+    the guard for anyone who acts on what they read earlier. SQLite needs no row lock: BEGIN
+    IMMEDIATE already serializes writers.
+    """
+    query = _SELECT_HEAD.where(*where)
+    if lock and session.bind.dialect.name != "sqlite":
+        query = query.with_for_update(of=Case)
+    row = session.execute(query).first()
+    return CaseHead(*row) if row else None
+
+
+def read_head_by_id(session: Session, case_id: int) -> CaseHead | None:
+    """read_head for the hot path: one prepared statement on the connection."""
+    conn = session.connection()
+    statement = _HEAD_BY_ID if conn.dialect.name == "sqlite" else _HEAD_BY_ID_LOCKED
+    row = conn.execute(statement, {"case_id": case_id}).first()
+    return CaseHead(*row) if row else None
+
 
 class LoadedCase:
-    """A case row with its workflow and model, for the length of one unit of work."""
+    """A case with its workflow and model, for the length of one unit of work.
 
-    def __init__(self, uow: UnitOfWork, case: Case, model: ParsedModel, workflow):
+    The task index is kept equal to the workflow's READY user tasks in every unit of work, so the
+    tasks open before the action are read from the workflow, not queried.
+    """
+
+    def __init__(self, uow: UnitOfWork, head: CaseHead, model: ParsedModel, workflow):
         self.uow = uow
-        self.case = case
+        self.head = head
         self.model = model
         self.workflow = workflow
-        self.journal = Journal(uow.session, case.id)
+        self.journal = Journal(head.journal_seq, head.journal_head)
+        self.open_before = {t.id: t for t in runtime.open_user_tasks(workflow)}
+        self.waits_before = head.awaits_message
+        # Only for a case being opened (head.id is None): the columns of its first insert.
+        self.case_type_id: int | None = None
+        self.title = self.grouping = ""
 
     @classmethod
-    def load(cls, uow: UnitOfWork, case: Case) -> "LoadedCase":
-        if case.status != "open" or case.state is None:
-            raise Conflict(f"case {case.number} is {case.status}; its workflow cannot move")
-        model = model_of(uow, case.version)
-        workflow = uow.runtime.live.take(case.id, case.row_version, case.version_id)
+    def load(cls, uow: UnitOfWork, head: CaseHead) -> "LoadedCase":
+        if head.status != "open":
+            raise Conflict(f"case {head.number} is {head.status}; its workflow cannot move")
+        model = model_for_version(uow, head.version_id)
+        workflow = uow.runtime.live.take(head.id, head.row_version, head.version_id)
         if workflow is None:
-            workflow = load_state(case.state, model, uow.runtime.script_engine)
-        return cls(uow, case, model, workflow)
+            blob = uow.session.connection().execute(_STATE_BY_ID, {"case_id": head.id}).scalar()
+            workflow = load_state(blob, model, uow.runtime.script_engine)
+        return cls(uow, head, model, workflow)
 
     @property
     def limits(self) -> tuple[int, int]:
         settings = self.uow.runtime.settings
         return settings.max_engine_steps, settings.max_task_depth
 
-    def save(self, actor: str, completed: dict[str, str] | None = None) -> runtime.Snapshot:
-        """Sync the indexes from the workflow, store its state, and schedule the cache update."""
-        session, case = self.uow.session, self.case
+    def save(self, actor: str, actor_id: int | None, completed_task: str | None = None,
+             close_reason: str | None = None) -> runtime.Snapshot:
+        """Sync the indexes from the workflow, store its state under the version check, journal it."""
+        session, head, now = self.uow.session, self.head, utcnow()
+        conn = session.connection()
         snap = runtime.snapshot(self.workflow)
-        self._sync_tasks(snap, actor, completed or {})
-        self._sync_subscriptions(snap)
-        case.next_timer_at = snap.next_timer_at
-        case.gdpr_review_completed = snap.gdpr_review_completed
-        if snap.completed:
+        status, closed_at = head.status, None
+        if snap.completed or close_reason:
             if not snap.gdpr_review_completed:
-                raise WorkflowError(f"case {case.number} cannot close: its GDPR review has not been completed")
-            case.status = "closed"
-            case.closed_at = utcnow()
-            case.next_timer_at = None
-            self.journal.append(actor, "case_closed", {"reason": "workflow completed"})
-        case.state = dump_state(self.workflow)
-        case.updated_at = utcnow()
-        case.journal_head = self.journal.head
-        flush_case(session, case)
-        row_version, live, workflow = case.row_version, self.uow.runtime.live, self.workflow
-        if case.status == "open":
-            self.uow.after_commit(lambda: live.put(case.id, row_version, case.version_id, workflow))
+                raise WorkflowError(f"case {head.number} cannot close: its GDPR review has not been completed")
+            status, closed_at = "closed", now
+        values = {"state": dump_state(self.workflow), "status": status, "updated_at": now,
+                  "next_timer_at": None if status == "closed" else snap.next_timer_at,
+                  "gdpr_review_completed": snap.gdpr_review_completed,
+                  "awaits_message": bool(snap.message_waits)}
+        if closed_at:
+            values["closed_at"] = closed_at
+        if head.id is None:  # a new case: its id (which the journal hashes) comes from the insert
+            head.id = conn.execute(_INSERT_CASE, dict(
+                number=head.number, case_type_id=self.case_type_id, version_id=head.version_id,
+                title=self.title, grouping=self.grouping, caseworker_id=head.caseworker_id, status="open",
+                opened_at=now, updated_at=now, row_version=1, journal_seq=0, journal_head=GENESIS,
+            )).scalar_one()
+            head.row_version = 1
+        self._sync_tasks(snap, actor, actor_id, completed_task, now)
+        if snap.message_waits or self.waits_before:
+            self._sync_subscriptions(snap)
+        if status == "closed":
+            self.journal.append(actor, "case_closed", {"reason": close_reason or "workflow completed"})
+        self.journal.write(session, head.id)
+        values.update(journal_seq=self.journal.seq, journal_head=self.journal.head,
+                      row_version=head.row_version + 1)
+        result = conn.execute(_UPDATE_CASE, dict(values, b_case_id=head.id, b_row_version=head.row_version))
+        if result.rowcount != 1:
+            raise Conflict(f"case {head.number} was changed by someone else meanwhile; reload and try again")
+        head.row_version += 1
+        head.status, head.journal_seq, head.journal_head = status, self.journal.seq, self.journal.head
+        if status == "open":
+            live, case_id, row_version, version_id, workflow = (self.uow.runtime.live, head.id, head.row_version,
+                                                                 head.version_id, self.workflow)
+            self.uow.after_commit(lambda: live.put(case_id, row_version, version_id, workflow))
         return snap
 
-    def _sync_tasks(self, snap: runtime.Snapshot, actor: str, completed: dict[str, str]) -> None:
-        session, case = self.uow.session, self.case
-        rows = {row.id: row for row in session.scalars(
-            select(CaseTask).where(CaseTask.case_id == case.id, CaseTask.state == "open"))}
-        open_ids = {task.id for task in snap.open_tasks}
-        now = utcnow()
-        for task_id, row in rows.items():
-            if task_id in open_ids:
+    def _sync_tasks(self, snap: runtime.Snapshot, actor: str, actor_id: int | None,
+                    completed_task: str | None, now: datetime) -> None:
+        session, head = self.uow.session, self.head
+        open_now = {task.id for task in snap.open_tasks}
+        for task_id, task in self.open_before.items():
+            if task_id in open_now:
                 continue
-            if task_id in completed:
-                row.state, row.completed_at = "completed", now
-                row.completed_by_id = get_user(session, completed[task_id]).id
+            if task_id == completed_task:
+                values = {"state": "completed", "completed_at": now, "completed_by_id": actor_id}
             else:
-                row.state, row.completed_at = "cancelled", now
-                self.journal.append(actor, "task_cancelled", {"task": row.element_id, "name": row.name})
+                values = {"state": "cancelled", "completed_at": now}
+                self.journal.append(actor, "task_cancelled", {"task": task.element_id, "name": task.name})
+            session.connection().execute(_UPDATE_TASK, dict(values, b_task_id=task_id))
+        rows = []
         for task in snap.open_tasks:
-            if task.id in rows:
+            if task.id in self.open_before:
                 continue
-            group_id, assignee_id = assign(session, self.workflow, case, task)
+            group_id, assignee_id = assign(session, self.workflow, head, task)
             due_at = due_date(self.workflow, task, "dueIn", now)
-            row = CaseTask(id=task.id, case_id=case.id, element_id=task.element_id, name=task.name,
-                           lane=task.lane, form=task.form, instructions=task.instructions,
-                           candidate_group_id=group_id, assignee_id=assignee_id, created_at=now,
-                           due_at=due_at, priority=_priority(task))
-            session.add(row)
+            rows.append({"id": task.id, "case_id": head.id, "element_id": task.element_id, "name": task.name,
+                         "lane": task.lane, "form": task.form, "instructions": task.instructions,
+                         "state": "open", "candidate_group_id": group_id, "assignee_id": assignee_id,
+                         "priority": _priority(task), "created_at": now, "due_at": due_at})
             self.journal.append(actor, "task_created", {
                 "task": task.element_id, "name": task.name, "task_id": task.id, "lane": task.lane,
                 "candidate_group_id": group_id, "assignee_id": assignee_id,
                 "due_at": due_at.isoformat() if due_at else None})
+        if rows:
+            session.connection().execute(_INSERT_TASKS, rows)
 
     def _sync_subscriptions(self, snap: runtime.Snapshot) -> None:
-        session, case = self.uow.session, self.case
+        session, case_id = self.uow.session, self.head.id
         existing = {s.task_id: s for s in session.scalars(
-            select(MessageSubscription).where(MessageSubscription.case_id == case.id))}
+            select(MessageSubscription).where(MessageSubscription.case_id == case_id))}
         waiting = {w["task_id"]: w for w in snap.message_waits}
         for task_id, sub in existing.items():
             if task_id not in waiting:
@@ -190,29 +288,18 @@ class LoadedCase:
         for task_id, wait in waiting.items():
             if task_id not in existing:
                 session.add(MessageSubscription(
-                    case_id=case.id, task_id=task_id, message_name=wait["message_name"],
+                    case_id=case_id, task_id=task_id, message_name=wait["message_name"],
                     correlation_key=correlation_key(wait["correlations"]), correlations=wait["correlations"]))
-
-
-def lock_case(session: Session, case: Case) -> Case:
-    """Take the case row's lock for this transaction (PostgreSQL: SELECT ... FOR UPDATE).
-
-    Writers of one case then queue instead of racing; the row_version check stays as the
-    guard for pages and workers that act on what they read earlier. SQLite needs no row lock:
-    BEGIN IMMEDIATE already serializes writers.
-    """
-    if session.bind.dialect.name != "sqlite":
-        session.refresh(case, with_for_update=True)
-    return case
-
-
-def flush_case(session: Session, case: Case) -> None:
-    """Write the case row WHERE row_version = <loaded>; zero rows means someone else won."""
-    number = case.number
-    try:
         session.flush()
-    except StaleDataError as err:
-        raise Conflict(f"case {number} was changed by someone else meanwhile; reload and try again") from err
+
+
+def model_for_version(uow: UnitOfWork, version_id: int) -> ParsedModel:
+    """The parsed model of a version; versions never change their files, so the id is a safe key."""
+    model = uow.runtime.models_by_version.get(version_id)
+    if model is None:
+        model = model_of(uow, uow.session.get(CaseTypeVersion, version_id))
+        uow.runtime.models_by_version[version_id] = model
+    return model
 
 
 def correlation_key(correlations: dict) -> str:
@@ -226,33 +313,31 @@ def _priority(task: runtime.OpenTask) -> int:
         return 50
 
 
-def assign(session: Session, workflow, case: Case, task: runtime.OpenTask) -> tuple[int | None, int | None]:
+def assign(session: Session, workflow, head: CaseHead, task: runtime.OpenTask) -> tuple[int | None, int | None]:
     """Candidate group and assignee of a new user task, from the case type's lane mapping.
 
     A task outside any lane belongs to the case's caseworker. A lane that yields nobody is an
     error naming the lane: a task nobody sees is worse than a refused step.
     """
     if not task.lane:
-        return None, case.caseworker_id
-    rule = (case.case_type.lanes or {}).get(task.lane)
+        return None, head.caseworker_id
+    rule = (head.lanes or {}).get(task.lane)
     if rule is None:
         raise WorkflowError(f"lane '{task.lane}' of task {task.element_id} is not mapped to a group or an "
-                            f"expression in case type '{case.case_type.key}'", element=task.element_id)
+                            f"expression in case type '{head.case_type_key}'", element=task.element_id)
     group_id = assignee_id = None
     if rule.get("group"):
-        group = session.scalar(select(Group).where(Group.key == rule["group"]))
-        if group is None:
+        group_id = session.connection().execute(_GROUP_ID, {"key": rule["group"]}).scalar()
+        if group_id is None:
             raise WorkflowError(f"lane '{task.lane}' is mapped to unknown group '{rule['group']}'",
                                 element=task.element_id)
-        group_id = group.id
     if rule.get("expression"):
         username = runtime.evaluate(workflow, workflow.get_task_from_id(UUID(task.id)), rule["expression"])
         if username:
-            user = session.scalar(select(User).where(User.username == str(username)))
-            if user is None:
+            assignee_id = session.connection().execute(_USER_ID, {"username": str(username)}).scalar()
+            if assignee_id is None:
                 raise WorkflowError(f"lane '{task.lane}': expression {rule['expression']!r} gave unknown user "
                                     f"'{username}'", element=task.element_id)
-            assignee_id = user.id
     if group_id is None and assignee_id is None:
         raise WorkflowError(f"lane '{task.lane}' gave task {task.element_id} neither a group nor an assignee",
                             element=task.element_id)
@@ -286,11 +371,29 @@ def get_case(session: Session, number: str) -> Case:
     return case
 
 
-def get_task_row(session: Session, task_id: str) -> CaseTask:
-    row = session.get(CaseTask, str(task_id))
+def _head_by_number(session: Session, number: str) -> CaseHead:
+    head = read_head(session, Case.number == number)
+    if head is None:
+        raise NotFound(f"unknown case '{number}'", field="case")
+    return head
+
+
+def _actor(session: Session, username: str) -> tuple[int, bool]:
+    row = session.connection().execute(_ACTOR, {"username": username}).first()
     if row is None:
-        raise NotFound(f"unknown task '{task_id}'", field="task_id")
-    return row
+        raise NotFound(f"unknown user '{username}'", field="username")
+    if not row.is_active:
+        raise NotAllowed(f"user '{username}' is deactivated")
+    return row.id, row.is_active
+
+
+def workflow_data(uow: UnitOfWork, number: str, task_id: str | None = None) -> dict:
+    """The data a case's workflow holds (of one task, or the latest), for support and tests."""
+    loaded = LoadedCase.load(uow, read_head(uow.session, Case.number == number, lock=False)
+                             or _head_by_number(uow.session, number))
+    if task_id:
+        return dict(loaded.workflow.get_task_from_id(UUID(task_id)).data)
+    return dict(loaded.workflow.last_task.data if loaded.workflow.last_task else loaded.workflow.data)
 
 
 # --- actions ---------------------------------------------------------------------------------------
@@ -298,10 +401,7 @@ def get_task_row(session: Session, task_id: str) -> CaseTask:
 def open_case(uow: UnitOfWork, case_type_key: str, actor: str, title: str, grouping: str = "",
               data: dict | None = None, caseworker: str | None = None) -> dict:
     session = uow.session
-    user = get_user(session, actor)
-    case_type = get_case_type(session, case_type_key)
-    permissions.require(permissions.can_start_case(session, user, case_type),
-                        f"{actor} may not start cases of type '{case_type_key}'")
+    actor_id, _ = _actor(session, actor)
     if not isinstance(title, str) or not title.strip():
         raise InvalidInput("a case needs a title", field="title")
     if len(title) > 300:
@@ -309,29 +409,41 @@ def open_case(uow: UnitOfWork, case_type_key: str, actor: str, title: str, group
     if not isinstance(grouping, str) or len(grouping) > 200:
         raise InvalidInput("grouping must be text of at most 200 characters", field="grouping")
     data = clean_data(data)
-    version = current_version(session, case_type)
-    model = model_of(uow, version)
-    if version.start_form:
-        validate_form(model.forms.get(version.start_form), data, version.start_form)
-    worker = get_user(session, caseworker) if caseworker else user
+    found = session.execute(
+        select(CaseType.id, CaseType.key, CaseType.prefix, CaseType.lanes, CaseTypeVersion.id,
+               CaseTypeVersion.start_form)
+        .join(CaseTypeVersion, CaseTypeVersion.case_type_id == CaseType.id)
+        .where(CaseType.key == case_type_key, CaseTypeVersion.status == "published")
+        .order_by(CaseTypeVersion.number.desc()).limit(1)).first()
+    if found is None:
+        get_case_type(session, case_type_key)  # raises NotFound for an unknown key
+        raise NotFound(f"case type '{case_type_key}' has no published version", field="case_type")
+    case_type_id, key, prefix, lanes, version_id, start_form = found
+    permissions.require(permissions.may_start_case(session, actor_id, case_type_id),
+                        f"{actor} may not start cases of type '{case_type_key}'")
+    model = model_for_version(uow, version_id)
+    if start_form:
+        validate_form(model.forms.get(start_form), data, start_form)
+    worker_id, worker = (actor_id, actor) if not caseworker else (_actor(session, caseworker)[0], caseworker)
     now = utcnow()
-    case = Case(number=next_case_number(session, case_type.prefix, now.year), case_type=case_type,
-                version=version, title=title.strip(), grouping=grouping.strip(), caseworker_id=worker.id,
-                status="open", opened_at=now, updated_at=now)
-    session.add(case)
-    session.flush()
-    start_data = dict(data, caseworker=worker.username,
-                      case={"number": case.number, "title": case.title, "grouping": case.grouping,
-                            "type": case_type.key})
-    steps, depth = uow.runtime.settings.max_engine_steps, uow.runtime.settings.max_task_depth
-    workflow = runtime.start_workflow(model, uow.runtime.script_engine, start_data, steps, depth)
-    loaded = LoadedCase(uow, case, model, workflow)
+    number = next_case_number(session, prefix, now.year)
+    title, grouping = title.strip(), grouping.strip()
+    start_data = dict(data, caseworker=worker,
+                      case={"number": number, "title": title, "grouping": grouping, "type": key})
+    workflow = runtime.start_workflow(model, uow.runtime.script_engine, start_data,
+                                      uow.runtime.settings.max_engine_steps, uow.runtime.settings.max_task_depth)
+    head = CaseHead(id=None, number=number, status="open", row_version=0, version_id=version_id,
+                    caseworker_id=worker_id, journal_seq=0, journal_head=GENESIS, awaits_message=False,
+                    case_type_key=key, lanes=lanes)
+    loaded = LoadedCase(uow, head, model, workflow)
+    loaded.open_before = {}
+    loaded.case_type_id, loaded.title, loaded.grouping = case_type_id, title, grouping
     loaded.journal.append(actor, "case_opened", {
-        "case_type": case_type.key, "version": version.number, "title": case.title,
-        "grouping": case.grouping, "caseworker": worker.username, "fields": sorted(data)})
-    snap = loaded.save(actor)
+        "case_type": key, "version_id": version_id, "title": title, "grouping": grouping,
+        "caseworker": worker, "fields": sorted(data)})
+    snap = loaded.save(actor, actor_id)
     uow.commit()
-    return {"number": case.number, "id": case.id, "status": case.status,
+    return {"number": number, "id": head.id, "status": head.status, "row_version": head.row_version,
             "open_tasks": [{"id": t.id, "name": t.name} for t in snap.open_tasks]}
 
 
@@ -339,55 +451,49 @@ def complete_task(uow: UnitOfWork, task_id: str, actor: str, data: dict | None =
                   expected_row_version: int | None = None) -> dict:
     """Complete a READY user task that `actor` may complete, with form data checked by its schema."""
     session = uow.session
-    user = get_user(session, actor)
-    row = get_task_row(session, task_id)
-    case = lock_case(session, row.case)
-    session.refresh(row)  # read after the lock: another writer may just have completed it
+    actor_id, _ = _actor(session, actor)
+    conn = session.connection()
+    statement = _TASK_WITH_HEAD if conn.dialect.name == "sqlite" else _TASK_WITH_HEAD_LOCKED
+    found = conn.execute(statement, {"task_id": str(task_id)}).first()
+    if found is None:
+        raise NotFound(f"unknown task '{task_id}'", field="task_id")
+    row, head = found, CaseHead(*found[len(_TASK_COLUMNS):])
     if row.state != "open":
-        raise Conflict(f"task '{row.name}' of case {case.number} is already {row.state}", field="task_id")
-    permissions.require(permissions.can_complete_task(session, user, row),
-                        f"{actor} may not complete task '{row.name}' of case {case.number}")
-    if expected_row_version is not None and expected_row_version != case.row_version:
-        raise Conflict(f"case {case.number} changed since the page was loaded; reload and try again")
+        raise Conflict(f"task '{row.name}' of case {head.number} is already {row.state}", field="task_id")
+    permissions.require(permissions.may_complete_task(session, actor_id, row.assignee_id, row.candidate_group_id),
+                        f"{actor} may not complete task '{row.name}' of case {head.number}")
+    if expected_row_version is not None and expected_row_version != head.row_version:
+        raise Conflict(f"case {head.number} changed since the page was loaded; reload and try again")
     data = clean_data(data)
-    loaded = LoadedCase.load(uow, case)
+    loaded = LoadedCase.load(uow, head)
     task = runtime.find_ready_task(loaded.workflow, task_id)
     if row.form:
         validate_form(loaded.model.forms.get(row.form), data, row.form)
     runtime.complete_task(loaded.workflow, task, data, *loaded.limits)
     loaded.journal.append(actor, "task_completed", {"task": row.element_id, "name": row.name,
-                                                    "task_id": row.id, "fields": sorted(data)})
-    snap = loaded.save(actor, completed={row.id: actor})
+                                                    "task_id": str(task_id), "fields": sorted(data)})
+    snap = loaded.save(actor, actor_id, completed_task=str(task_id))
     uow.commit()
-    return {"number": case.number, "status": case.status, "row_version": case.row_version,
+    return {"number": head.number, "status": head.status, "row_version": head.row_version,
             "open_tasks": [{"id": t.id, "name": t.name} for t in snap.open_tasks]}
 
 
 def close_case(uow: UnitOfWork, number: str, actor: str, reason: str) -> dict:
     """Close a case before its workflow ends (withdrawn, duplicate): only after its GDPR review."""
     session = uow.session
-    user = get_user(session, actor)
-    case = lock_case(session, get_case(session, number))
-    permissions.require(case.caseworker_id == user.id or permissions.is_administrator(session, user),
+    actor_id, _ = _actor(session, actor)
+    head = _head_by_number(session, number)
+    permissions.require(head.caseworker_id == actor_id or permissions.is_administrator_id(session, actor_id),
                         f"{actor} may not close case {number}")
-    if not reason or not reason.strip():
+    if not isinstance(reason, str) or not reason.strip():
         raise InvalidInput("closing a case needs a reason", field="reason")
-    loaded = LoadedCase.load(uow, case)
+    loaded = LoadedCase.load(uow, head)
     if not runtime.gdpr_review_completed(loaded.workflow):
         raise WorkflowError(f"case {number} cannot close: its GDPR review has not been completed")
     loaded.workflow.cancel()
-    snap = runtime.snapshot(loaded.workflow)
-    loaded._sync_tasks(runtime.Snapshot(open_tasks=[], next_timer_at=None), actor, {})
-    loaded._sync_subscriptions(runtime.Snapshot(open_tasks=[], next_timer_at=None))
-    case.status, case.closed_at, case.next_timer_at = "closed", utcnow(), None
-    case.gdpr_review_completed = snap.gdpr_review_completed
-    loaded.journal.append(actor, "case_closed", {"reason": reason.strip()})
-    case.state = dump_state(loaded.workflow)
-    case.updated_at = utcnow()
-    case.journal_head = loaded.journal.head
-    flush_case(session, case)
+    loaded.save(actor, actor_id, close_reason=reason.strip())
     uow.commit()
-    return {"number": case.number, "status": case.status}
+    return {"number": number, "status": head.status}
 
 
 def due_timer_case_ids(session: Session, now: datetime | None = None, limit: int = 500) -> list[int]:
@@ -399,19 +505,18 @@ def due_timer_case_ids(session: Session, now: datetime | None = None, limit: int
 def fire_timers(uow: UnitOfWork, case_id: int, actor: str = "system") -> dict:
     """Advance one case whose timer is due. A case another worker already moved is left alone."""
     session = uow.session
-    case = session.get(Case, case_id)
-    if case is None:
+    head = read_head_by_id(session, case_id)
+    if head is None:
         raise NotFound(f"unknown case id {case_id}")
-    lock_case(session, case)
-    if case.status != "open" or case.next_timer_at is None or case.next_timer_at > utcnow():
-        return {"number": case.number, "fired": False}
-    loaded = LoadedCase.load(uow, case)
-    before = case.next_timer_at
+    due = session.scalar(select(Case.next_timer_at).where(Case.id == case_id))
+    if head.status != "open" or due is None or due > utcnow():
+        return {"number": head.number, "fired": False}
+    loaded = LoadedCase.load(uow, head)
     runtime.advance(loaded.workflow, *loaded.limits)
-    loaded.journal.append(actor, "timer_fired", {"due_at": before.isoformat()})
-    loaded.save(actor)
+    loaded.journal.append(actor, "timer_fired", {"due_at": due.isoformat()})
+    loaded.save(actor, None)
     uow.commit()
-    return {"number": case.number, "fired": True, "status": case.status}
+    return {"number": head.number, "fired": True, "status": head.status}
 
 
 def deliver_message(uow: UnitOfWork, message_name: str, payload: dict | None = None,
@@ -422,21 +527,22 @@ def deliver_message(uow: UnitOfWork, message_name: str, payload: dict | None = N
     """
     session = uow.session
     key = correlation_key(correlations or {})
-    subs = list(session.scalars(select(MessageSubscription).where(
-        MessageSubscription.message_name == message_name, MessageSubscription.correlation_key == key)))
-    if not subs:
+    sub = session.execute(select(MessageSubscription.case_id, MessageSubscription.task_id).where(
+        MessageSubscription.message_name == message_name, MessageSubscription.correlation_key == key)
+        .order_by(MessageSubscription.id).limit(1)).first()
+    if sub is None:
         raise NotFound(f"no case waits for message '{message_name}'" + (f" with correlation {key}" if key else ""),
                        field="message_name")
-    case = lock_case(session, session.get(Case, subs[0].case_id))
-    loaded = LoadedCase.load(uow, case)
-    waiting = loaded.workflow.get_task_from_id(UUID(subs[0].task_id))
+    head = read_head_by_id(session, sub.case_id)
+    loaded = LoadedCase.load(uow, head)
+    waiting = loaded.workflow.get_task_from_id(UUID(sub.task_id))
     event = BpmnEvent(waiting.task_spec.event_definition, payload=payload or {}, correlations=correlations or {})
     try:
         loaded.workflow.send_event(event)
     except WorkflowException as err:
-        raise WorkflowError(f"case {case.number} did not accept message '{message_name}': {err}") from err
+        raise WorkflowError(f"case {head.number} did not accept message '{message_name}': {err}") from err
     runtime.advance(loaded.workflow, *loaded.limits)
     loaded.journal.append(actor, "message_received", {"message": message_name, "correlations": correlations or {}})
-    loaded.save(actor)
+    loaded.save(actor, None)
     uow.commit()
-    return {"number": case.number, "status": case.status}
+    return {"number": head.number, "status": head.status}

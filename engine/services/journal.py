@@ -6,13 +6,14 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..models import JournalEvent
 
 GENESIS = "0" * 64
+_INSERT_EVENTS = insert(JournalEvent)
 
 
 def _canonical_time(at: datetime) -> str:
@@ -29,30 +30,41 @@ def event_hash(prev_hash: str, case_id: int, seq: int, at: datetime, actor: str,
 
 
 class Journal:
-    """Appends events of one case within a unit of work, continuing the chain it finds."""
+    """Collects the events one unit of work appends to a case and writes them in one statement.
 
-    def __init__(self, session: Session, case_id: int):
-        self.session = session
-        self.case_id = case_id
-        last = session.execute(
-            select(JournalEvent.seq, JournalEvent.hash).where(JournalEvent.case_id == case_id)
-            .order_by(JournalEvent.seq.desc()).limit(1)).first()
-        self._seq, self._hash = (last.seq, last.hash) if last else (0, GENESIS)
+    Hashes are computed at write time, when the case id is known (a case being opened gets its
+    id only when its row is inserted). `seq` and `head` continue the chain the case row records.
+    """
 
-    def append(self, actor: str, kind: str, data: dict | None = None) -> JournalEvent:
-        data = json.loads(json.dumps(data or {}, default=str))  # exactly what the JSON column returns
-        at = utcnow()
-        self._seq += 1
-        digest = event_hash(self._hash, self.case_id, self._seq, at, actor, kind, data)
-        event = JournalEvent(case_id=self.case_id, seq=self._seq, at=at, actor=actor, kind=kind,
-                             data=data, prev_hash=self._hash, hash=digest)
-        self.session.add(event)
-        self._hash = digest
-        return event
+    def __init__(self, seq: int = 0, head: str = GENESIS):
+        self.seq = seq
+        self.head = head
+        self._pending: list[tuple] = []
 
-    @property
-    def head(self) -> str:
-        return self._hash
+    def append(self, actor: str, kind: str, data: dict | None = None) -> None:
+        # Store exactly what the JSON column will give back, so the hash verifies later.
+        self._pending.append((utcnow(), actor, kind, json.loads(json.dumps(data or {}, default=str))))
+
+    def write(self, session: Session, case_id: int) -> int:
+        rows = []
+        for at, actor, kind, data in self._pending:
+            self.seq += 1
+            digest = event_hash(self.head, case_id, self.seq, at, actor, kind, data)
+            rows.append({"case_id": case_id, "seq": self.seq, "at": at, "actor": actor, "kind": kind,
+                         "data": data, "prev_hash": self.head, "hash": digest})
+            self.head = digest
+        if rows:
+            session.connection().execute(_INSERT_EVENTS, rows)
+        self._pending = []
+        return len(rows)
+
+
+def append_event(session: Session, case, actor: str, kind: str, data: dict | None = None) -> None:
+    """Append one event to a loaded Case row and move its recorded head (ORM callers)."""
+    journal = Journal(case.journal_seq, case.journal_head)
+    journal.append(actor, kind, data)
+    journal.write(session, case.id)
+    case.journal_seq, case.journal_head = journal.seq, journal.head
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import threading
-from uuid import UUID
 
 import pytest
 from sqlalchemy import func, select, update
@@ -100,8 +99,7 @@ def test_building_permit_fee_comes_from_the_decision_table_and_rework_loops(ctx)
     assert assessment["element_id"] == "Task_ProfessionalAssessment"
     ctx.runtime.live.clear()  # read the fee from the stored state, not from memory
     with ctx.unit_of_work(read_only=True) as uow:
-        loaded = cases.LoadedCase.load(uow, cases.get_case(uow.session, number))
-        data = loaded.workflow.get_task_from_id(UUID(assessment["id"])).data
+        data = cases.workflow_data(uow, number, assessment["id"])
     assert data["fee"] == 8 * 760  # single-family house of 140 m²: 8 hours at 760 kr.
     assert "8 timer" in data["fee_basis"]
 
@@ -194,17 +192,19 @@ def test_two_people_completing_the_same_task_at_once_one_wins(ctx):
 def test_lost_race_on_the_case_row_is_a_conflict(ctx):
     """A writer whose loaded row_version is no longer the stored one loses at UPDATE ... WHERE version."""
     number = start(ctx)["number"]
+    task = only_task(ctx, number)
     with ctx.unit_of_work() as uow:
-        case = cases.get_case(uow.session, number)
+        head = cases.read_head(uow.session, Case.number == number)
+        loaded = cases.LoadedCase.load(uow, head)
         # Another writer commits between our read and our write:
-        uow.session.execute(update(Case).where(Case.id == case.id)
-                            .values(row_version=Case.row_version + 1)
-                            .execution_options(synchronize_session=False))
-        case.title = "Ny titel"
+        uow.session.execute(update(Case).where(Case.number == number).values(row_version=Case.row_version + 1))
+        ready = cases.runtime.find_ready_task(loaded.workflow, task["id"])
+        cases.runtime.complete_task(loaded.workflow, ready, {"documents_identified": "x",
+                                                             "request_sufficiently_specific": True,
+                                                             "acknowledgement_sent": True}, 100, 1000)
         with pytest.raises(Conflict, match="changed by someone else"):
-            cases.flush_case(uow.session, case)
-    with ctx.unit_of_work(read_only=True) as uow:
-        assert cases.get_case(uow.session, number).title == "Anmodning om aktindsigt"
+            loaded.save("anna", None, completed_task=task["id"])
+    assert [t["id"] for t in open_tasks(ctx, number)] == [task["id"]]
 
 
 def test_case_numbers_are_unique_and_gapless_under_concurrency(ctx):

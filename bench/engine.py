@@ -1,0 +1,139 @@
+"""Benchmark: the same small process, bare SpiffWorkflow in memory versus Sagsgang persisted.
+
+    python bench/engine.py [--cases 2000] [--database-url sqlite:///...]
+
+Process (both runs): start → task → gateway → task → call of the GDPR review block → end. The
+review block here is a bare start → end process so that both runs execute the same BPMN; Sagsgang
+cannot close a case without a completed review call, and bare SpiffWorkflow runs it too.
+
+(a) bare: BpmnWorkflow with SpiffWorkflow's own script engine, no storage.
+(b) Sagsgang: open_case + complete_task + complete_task through the services, each one unit of
+    work committed to SQLite (journal, task index, state), sandboxed script engine.
+(c) as (b) with the in-process workflow cache off: every action rebuilds the workflow from JSON.
+
+Prints cases/s for each and the ratios against (a), measured in the same run.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # noqa: E402
+from SpiffWorkflow.util.task import TaskState  # noqa: E402
+
+from engine.context import EngineContext  # noqa: E402
+from engine.db import Database  # noqa: E402
+from engine.models import create_schema  # noqa: E402
+from engine.runtime.parsing import parse_model  # noqa: E402
+from engine.services import cases  # noqa: E402
+from engine.services.case_types import install_case_type  # noqa: E402
+from engine.services.org import load_organisation  # noqa: E402
+from engine.settings import Settings  # noqa: E402
+
+NS = ('xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+      'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"')
+
+PROCESS = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions {NS} id="Defs_bench" targetNamespace="http://sagsgang.dk/bench">
+  <bpmn:process id="bench" isExecutable="true">
+    <bpmn:startEvent id="StartEvent"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="Task_Register" name="Registrér"><bpmn:incoming>F1</bpmn:incoming><bpmn:outgoing>F2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:exclusiveGateway id="Gateway_Approved" default="F_No"><bpmn:incoming>F2</bpmn:incoming><bpmn:outgoing>F_Yes</bpmn:outgoing><bpmn:outgoing>F_No</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:userTask id="Task_Decide" name="Afgør"><bpmn:incoming>F_Yes</bpmn:incoming><bpmn:incoming>F_No</bpmn:incoming><bpmn:outgoing>F3</bpmn:outgoing></bpmn:userTask>
+    <bpmn:callActivity id="Call_GdprReview" calledElement="gdpr_review"><bpmn:incoming>F3</bpmn:incoming><bpmn:outgoing>F4</bpmn:outgoing></bpmn:callActivity>
+    <bpmn:endEvent id="EndEvent"><bpmn:incoming>F4</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="F1" sourceRef="StartEvent" targetRef="Task_Register"/>
+    <bpmn:sequenceFlow id="F2" sourceRef="Task_Register" targetRef="Gateway_Approved"/>
+    <bpmn:sequenceFlow id="F_Yes" sourceRef="Gateway_Approved" targetRef="Task_Decide"><bpmn:conditionExpression>approved == True</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="F_No" sourceRef="Gateway_Approved" targetRef="Task_Decide"/>
+    <bpmn:sequenceFlow id="F3" sourceRef="Task_Decide" targetRef="Call_GdprReview"/>
+    <bpmn:sequenceFlow id="F4" sourceRef="Call_GdprReview" targetRef="EndEvent"/>
+  </bpmn:process>
+</bpmn:definitions>
+""".encode()
+
+REVIEW = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions {NS} id="Defs_review" targetNamespace="http://sagsgang.dk/bench">
+  <bpmn:process id="gdpr_review" isExecutable="true">
+    <bpmn:startEvent id="ReviewStart"><bpmn:outgoing>R1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:endEvent id="ReviewEnd"><bpmn:incoming>R1</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="R1" sourceRef="ReviewStart" targetRef="ReviewEnd"/>
+  </bpmn:process>
+</bpmn:definitions>
+""".encode()
+
+FILES = {"bench.bpmn": PROCESS, "shared/gdpr_review.bpmn": REVIEW}
+
+
+def run_bare(n: int) -> float:
+    model = parse_model(FILES, "bench")
+    started = time.perf_counter()
+    for i in range(n):
+        workflow = BpmnWorkflow(model.spec, model.subprocess_specs)
+        workflow.do_engine_steps()
+        for data in ({"approved": i % 2 == 0}, {"decision": "granted"}):
+            task = workflow.get_next_task(state=TaskState.READY, manual=True)
+            task.set_data(**data)
+            task.run()
+            workflow.do_engine_steps()
+        assert workflow.is_completed()
+    return n / (time.perf_counter() - started)
+
+
+def make_context(url: str, cache: bool) -> EngineContext:
+    settings = Settings.from_env({"SAGSGANG_INSTANCE_PATH": tempfile.mkdtemp()},
+                                 workflow_cache_size=1024 if cache else 0)
+    database = Database(url)
+    create_schema(database.engine)
+    ctx = EngineContext(settings, database)
+    with ctx.unit_of_work() as uow:
+        load_organisation(uow, {"groups": [{"key": "bench", "name": "Bench"}],
+                                "users": [{"username": "bench", "name": "Bench", "groups": ["bench"]}]})
+    with ctx.unit_of_work() as uow:
+        install_case_type(uow, {"key": "bench", "name": "Bench", "prefix": "BEN", "kle_number": "00.00.00",
+                                "handlingsfacet": "G01", "deletion_rule": "P1825D",
+                                "personal_data_category": "none", "process_id": "bench", "lanes": {}},
+                          FILES, "bench")
+    return ctx
+
+
+def run_sagsgang(ctx: EngineContext, n: int) -> float:
+    started = time.perf_counter()
+    for i in range(n):
+        with ctx.unit_of_work() as uow:
+            opened = cases.open_case(uow, "bench", "bench", f"Sag {i}")
+        task_id = opened["open_tasks"][0]["id"]
+        with ctx.unit_of_work() as uow:
+            result = cases.complete_task(uow, task_id, "bench", {"approved": i % 2 == 0})
+        with ctx.unit_of_work() as uow:
+            result = cases.complete_task(uow, result["open_tasks"][0]["id"], "bench", {"decision": "granted"})
+        assert result["status"] == "closed", result
+    return n / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, default=2000)
+    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="sagsgang-bench-"))
+    url_warm = args.database_url or f"sqlite:///{workdir / 'warm.sqlite3'}"
+    url_cold = args.database_url or f"sqlite:///{workdir / 'cold.sqlite3'}"
+    warm, cold = make_context(url_warm, cache=True), make_context(url_cold, cache=False)
+    run_bare(50), run_sagsgang(warm, 20), run_sagsgang(cold, 20)  # warm-up: imports, caches, pools
+    bare = run_bare(args.cases)
+    persisted = run_sagsgang(warm, args.cases)
+    uncached = run_sagsgang(cold, args.cases)
+    print(f"cases: {args.cases}  database: {warm.database.engine.dialect.name}")
+    print(f"(a) bare SpiffWorkflow, in memory       {bare:9.1f} cases/s")
+    print(f"(b) Sagsgang, persisted                 {persisted:9.1f} cases/s   ratio a/b = {bare / persisted:.2f}x")
+    print(f"(c) Sagsgang, persisted, no live cache  {uncached:9.1f} cases/s   ratio a/c = {bare / uncached:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
