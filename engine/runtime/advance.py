@@ -11,6 +11,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -76,12 +77,25 @@ def _wrap(err: Exception, action: str) -> WorkflowError:
     notes = getattr(err, "__notes__", None)
     if notes:
         detail += " — " + "; ".join(notes)
-    original = err
-    while getattr(original, "exception", None) is not None:
-        original = original.exception
-    if original is not err and str(original) not in detail:
-        detail += f" ({original.__class__.__name__}: {original})"
+    for cause in _causes(err):
+        if str(cause) and str(cause) not in detail:
+            detail += f" ({cause.__class__.__name__}: {cause})"
+            break
+    trace = getattr(err, "task_trace", None)
+    if trace and len(trace) > 1:  # the error happened in a called process: say how we got there
+        detail += " — called from " + " ← ".join(trace[1:])
     return WorkflowError(f"{action} failed{where}: {detail}", element=element)
+
+
+def _causes(err: Exception):
+    """The exceptions behind a SpiffWorkflow error, innermost first (the owner needs the real reason)."""
+    chain, seen, current = [], set(), err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if current is not err:
+            chain.append(current)
+        current = getattr(current, "exception", None) or current.__cause__ or current.__context__
+    return list(reversed(chain))
 
 
 def start_workflow(model: ParsedModel, script_engine, data: dict, max_steps: int,
@@ -118,6 +132,29 @@ def advance(workflow: BpmnWorkflow, max_steps: int, max_depth: int) -> None:
     except Exception as err:  # a script error SpiffWorkflow did not wrap
         raise WorkflowError(f"advancing the workflow failed: {err.__class__.__name__}: {err}") from err
     check_depth(workflow, max_depth)
+    check_not_stuck(workflow)
+
+
+def check_not_stuck(workflow: BpmnWorkflow) -> None:
+    """Refuse a step after which nothing can ever move the case again.
+
+    SpiffWorkflow leaves such a workflow unfinished without a word (a join waiting for a branch
+    that ended, a service task nobody runs); a case in that state would sit in no one's list.
+    """
+    if workflow.is_completed():
+        return
+    if workflow.get_next_task(state=TaskState.READY, manual=True) is not None:
+        return
+    stopped = []
+    for task in workflow.get_tasks(state=TaskState.WAITING | TaskState.STARTED):
+        if isinstance(task.task_spec, CatchingEvent):
+            return  # waits for a timer, message or signal
+        if task.id in workflow.subprocesses:
+            continue  # a call activity or subprocess: its own tasks are listed too
+        stopped.append(task)
+    names = ", ".join(f"{_element(t)} ({TaskState.get_name(t.state).lower()})" for t in stopped) or "nothing"
+    raise WorkflowError(f"the workflow can no longer move: no task is ready and nothing waits for an event; "
+                        f"it stopped at {names}", element=_element(stopped[0]) if stopped else None)
 
 
 def check_depth(workflow: BpmnWorkflow, max_depth: int) -> None:
@@ -174,16 +211,27 @@ def snapshot(workflow: BpmnWorkflow) -> Snapshot:
     timers, waits = [], []
     for task in workflow.get_tasks(state=TaskState.WAITING):
         definition = getattr(task.task_spec, "event_definition", None)
-        if isinstance(definition, TimerEventDefinition):
-            due = _timer_due(task)
-            if due is not None:
-                timers.append(due)
-        elif isinstance(definition, MessageEventDefinition):
-            waits.append({"task_id": str(task.id), "message_name": definition.name,
-                          "correlations": dict(task.workflow.top_workflow.correlations)})
+        # An event-based gateway waits for several events at once.
+        for single in getattr(definition, "event_definitions", None) or [definition]:
+            if isinstance(single, TimerEventDefinition):
+                due = _timer_due(task)
+                if due is not None:
+                    timers.append(due)
+            elif isinstance(single, MessageEventDefinition):
+                waits.append({"task_id": str(task.id), "message_name": single.name,
+                              "correlations": dict(task.workflow.correlations)})
     return Snapshot(open_tasks=open_tasks, next_timer_at=min(timers) if timers else None,
                     message_waits=waits, completed=workflow.is_completed(),
                     gdpr_review_completed=gdpr_review_completed(workflow))
+
+
+def message_definition(task, message_name: str) -> MessageEventDefinition | None:
+    """The definition with which a waiting task catches `message_name` (event gateways hold several)."""
+    definition = getattr(task.task_spec, "event_definition", None)
+    for single in getattr(definition, "event_definitions", None) or [definition]:
+        if isinstance(single, MessageEventDefinition) and single.name == message_name:
+            return single
+    return None
 
 
 def _timer_due(task) -> datetime | None:

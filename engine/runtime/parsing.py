@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -89,12 +90,20 @@ def _check_dmn(name: str, root) -> None:
         raise ModelError("decision table has no id attribute", file=name, element=decision.get("id"))
 
 
+_LXML_REPR = re.compile(r"<Element \{[^}]*\}(\w+) at 0x[0-9a-f]+>")
+
+
+def _readable(message: str) -> str:
+    """SpiffWorkflow sometimes puts an lxml element's repr in a message; say what it is instead."""
+    return _LXML_REPR.sub(lambda m: f"<{m.group(1)}>", message)
+
+
 def _model_error(err: Exception, default_file: str | None = None) -> ModelError:
     if isinstance(err, ModelError):
         return err
     if isinstance(err, ValidationException):
         element = err.id or (f"{err.tag} '{err.name}'" if err.name else err.tag) or None
-        reason = str(err.args[0]) if err.args else err.__class__.__name__
+        reason = _readable(str(err.args[0])) if err.args else err.__class__.__name__
         if err.line_number:
             reason += f" (line {err.line_number})"
         return ModelError(reason, file=err.file_name or default_file, element=element)
@@ -104,12 +113,34 @@ def _model_error(err: Exception, default_file: str | None = None) -> ModelError:
     return ModelError(f"cannot be parsed: {err.__class__.__name__}: {err}", file=default_file)
 
 
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+
+
+def _uses_namespace(root, namespace: str) -> bool:
+    """True if an element or attribute of the namespace is used (not merely declared)."""
+    prefix = "{" + namespace + "}"
+    for element in root.iter():
+        if isinstance(element.tag, str) and element.tag.startswith(prefix):
+            return True
+        if any(key.startswith(prefix) for key in element.attrib):
+            return True
+    return False
+
+
 def detect_dialect(files: Mapping[str, bytes]) -> str:
-    """'camunda' for Camunda 7 models, else 'spiff' (Sagsgang's own dialect)."""
+    """'camunda' for models that use Camunda 7 extensions and none of SpiffWorkflow's, else 'spiff'."""
+    camunda = False
     for name, content in files.items():
-        if file_kind(name) == "bpmn" and CAMUNDA_NS.encode() in content:
-            return "camunda"
-    return "spiff"
+        if file_kind(name) != "bpmn":
+            continue
+        try:
+            root = etree.fromstring(content, etree.XMLParser(resolve_entities=False, no_network=True))
+        except etree.XMLSyntaxError:
+            continue  # build_parser reports it with the file name
+        if _uses_namespace(root, SPIFF_NS):
+            return "spiff"
+        camunda = camunda or _uses_namespace(root, CAMUNDA_NS)
+    return "camunda" if camunda else "spiff"
 
 
 def new_parser(dialect: str = "spiff", validate: bool = True):
@@ -151,6 +182,25 @@ def check_form_schema(name: str, schema: dict) -> None:
 RESERVED_IDS = ("Start", "End", "Root")
 
 
+def _check_business_rule_tasks(name: str, root, dialect: str) -> None:
+    """A business rule task must name its decision in the dialect's own way (SpiffWorkflow crashes
+    with a KeyError or looks up the decision "None" otherwise)."""
+    attribute = "{%s}decisionRef" % CAMUNDA_NS
+    for task in root.iter("{http://www.omg.org/spec/BPMN/20100524/MODEL}businessRuleTask"):
+        process = next((a for a in task.iterancestors() if etree.QName(a).localname == "process"), None)
+        if process is not None and process.get("isExecutable") == "false":
+            continue  # drawn, not run: its process is refused as not executable when asked to run
+        if dialect == "camunda":
+            ok = bool(task.get(attribute))
+        else:
+            ok = any(isinstance(c.tag, str) and etree.QName(c).localname == "calledDecisionId" and (c.text or "").strip()
+                     for c in task.iter())
+        if not ok:
+            how = "camunda:decisionRef" if dialect == "camunda" else "spiffworkflow:calledDecisionId"
+            raise ModelError(f"business rule task has no decision reference ({how})", file=name,
+                             element=task.get("id") or task.get("name"))
+
+
 def _check_reserved_ids(name: str, root) -> None:
     for element_id in RESERVED_IDS:
         hits = root.xpath(f'//*[@id="{element_id}"]')
@@ -174,6 +224,7 @@ def build_parser(files: Mapping[str, bytes], dialect: str | None = None, validat
                 parser.add_dmn_xml(root, filename=name)
             else:
                 _check_reserved_ids(name, root)
+                _check_business_rule_tasks(name, root, dialect)
                 parser.add_bpmn_xml(root, filename=name)
         except Exception as err:  # SpiffWorkflow raises anything from KeyError to TypeError
             raise _model_error(err, name) from err

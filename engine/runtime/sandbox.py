@@ -84,6 +84,7 @@ class _Policy(RestrictingNodeTransformer):
     specs routed through runtime guards."""
 
     BINOP_GUARDS = {ast.Mult: "_mul_", ast.Pow: "_pow_", ast.LShift: "_lshift_", ast.Mod: "_mod_"}
+    ticks = False  # set once a `_tick_()` is inserted: only then does the code need a deadline
 
     def check_name(self, node, name, allow_magic_methods=False):
         if name and name.startswith("_") and name != "_":
@@ -116,8 +117,6 @@ class _Policy(RestrictingNodeTransformer):
             self.error(node, f"name '{node.func.id}' is not allowed")
             return self.node_contents_visit(node)
         return super().visit_Call(node)
-
-    ticks = False  # set once a `_tick_()` is inserted: only then does the code need a deadline
 
     def tick(self, node):
         self.ticks = True
@@ -277,8 +276,8 @@ def _inplacevar_(op, x, y):
 
 
 def _tick_():
-    """Placeholder; _run() puts in one that knows the deadline."""
-    return True
+    """Placeholder: _run() puts in one that knows the deadline, so this one is never reached."""
+    raise SandboxViolation("script code cannot run outside its script or expression")
 
 
 def _apply_(func, *args, **kwargs):
@@ -369,6 +368,12 @@ def _internal_import(name, globals=None, locals=None, fromlist=(), level=0):
     raise SandboxViolation(f"import of '{name}' is not allowed")
 
 
+def _iter(*args):
+    if len(args) != 1:  # iter(int, 1) is an endless loop inside C, which no tick can stop
+        raise SandboxViolation("iter() with a sentinel is not allowed; pass one iterable")
+    return iter(args[0])
+
+
 def _forbidden(name):
     def refuse(*args, **kwargs):
         raise SandboxViolation(f"name '{name}' is not allowed")
@@ -439,7 +444,7 @@ BUILTINS = {
     **{name: getattr(builtins, name) for name in SAFE_BUILTIN_NAMES},
     "range": _range,
     "sum": _sum,
-    "iter": lambda iterable: iter(iterable),  # iter(int, 1) would be an endless loop inside C
+    "iter": _iter,
     "format": lambda value, spec="": _format_(value, -1, spec),
     "__import__": _internal_import,
 }
@@ -488,11 +493,13 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         """Run compiled code; code with loops, functions or comprehensions gets a deadline."""
         if not ticks:  # straight-line code: nothing in it can repeat
             return eval(code, scope)
-        deadline = _time.monotonic() + self.time_limit
+        deadline = [_time.monotonic() + self.time_limit]
         clock = _time.monotonic
 
         def tick():
-            if clock() > deadline:
+            if deadline[0] is None:  # a generator or function that outlived its run
+                raise SandboxViolation("script code cannot run outside its script or expression")
+            if clock() > deadline[0]:
                 raise _Deadline
             return True
 
@@ -501,6 +508,8 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
             return eval(code, scope)
         except _Deadline:
             raise ScriptTimeout(f"script exceeded the {self.time_limit} s time limit") from None
+        finally:
+            deadline[0] = None
 
     def _remove_globals_and_functions_from_context(self, context, external_context=None):
         """Drop what we injected, and functions/modules the script made, so task data stays data."""

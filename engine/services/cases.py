@@ -536,7 +536,8 @@ def deliver_message(uow: UnitOfWork, message_name: str, payload: dict | None = N
     head = read_head_by_id(session, sub.case_id)
     loaded = LoadedCase.load(uow, head)
     waiting = loaded.workflow.get_task_from_id(UUID(sub.task_id))
-    event = BpmnEvent(waiting.task_spec.event_definition, payload=payload or {}, correlations=correlations or {})
+    definition = runtime.message_definition(waiting, message_name)
+    event = BpmnEvent(definition, payload=payload or {}, correlations=correlations or {})
     try:
         loaded.workflow.send_event(event)
     except WorkflowException as err:

@@ -162,9 +162,15 @@ def test_trace_function_is_left_alone():
         sys.settrace(previous)
 
 
+def test_script_code_cannot_run_after_its_run_ended():
+    generator = SandboxEnvironment().evaluate("(x for x in items)", {"items": [1, 2]})
+    with pytest.raises(SandboxViolation, match="outside its script"):
+        list(generator)
+
+
 def test_two_argument_iter_is_refused():
     # iter(int, 1) is an endless iterator in C, which no trace function could stop
-    with pytest.raises(TypeError):
+    with pytest.raises(SandboxViolation, match="iter"):
         evaluate("any(iter(int, 1))")
 
 
@@ -327,7 +333,8 @@ def run_workflow(script, data):
 
 @pytest.mark.parametrize("area, end", [(200, "end_big"), (20, "end_small")])
 def test_script_task_and_gateway_run_in_a_real_workflow(area, end):
-    workflow = run_workflow("def fee_for(a):\n    return a * 12.5\nfee = fee_for(area)\ndel area", {"area": area})
+    script = "def fee_for(a):\n    return a * 12.5\nfee = fee_for(area)\ndel area"
+    workflow = run_workflow(script, {"area": area})
     assert workflow.is_completed()
     reached = {t.task_spec.name for t in workflow.get_tasks(state=TaskState.COMPLETED)}
     assert end in reached and ({"end_big", "end_small"} - {end}).isdisjoint(reached)
