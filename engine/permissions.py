@@ -42,6 +42,11 @@ def may_complete_task(session: Session, user_id: int, assignee_id: int | None,
     return is_administrator_id(session, user_id)
 
 
+def may_close_case(session: Session, user_id: int, caseworker_id: int | None) -> bool:
+    """The case's caseworker or an administrator may close a case before its workflow ends."""
+    return caseworker_id == user_id or is_administrator_id(session, user_id)
+
+
 def may_start_case(session: Session, user_id: int, case_type_id: int) -> bool:
     """Every active employee may open a case of any published case type (the municipality's rule)."""
     return True

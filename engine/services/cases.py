@@ -60,14 +60,25 @@ def clean_data(data: Any, field: str = "data") -> dict:
 
 
 def validate_form(schema: dict | None, data: dict, form_name: str) -> None:
-    """Check data against the task's JSON Schema; the error names the first offending field."""
+    """Check data against the task's JSON Schema; the error names the first offending field.
+
+    `problems` lists every error with the field it belongs to (a missing field names itself, not
+    its parent object) and the JSON-Schema keyword that failed, so a form can show each error
+    beside its field in the user's language.
+    """
     if not schema:
         return
     validator = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
     errors = sorted(validator.iter_errors(data), key=lambda e: (list(e.absolute_path), e.message))
     if not errors:
         return
-    error = errors[0]
+    problems = [_problem(error) for error in errors]
+    first = problems[0]
+    raise InvalidInput(f"{first['field']}: {first['message']} (form {form_name})", field=first["field"],
+                       problems=problems)
+
+
+def _problem(error) -> dict:
     path = [str(p) for p in error.absolute_path]
     if error.validator == "required":
         missing = re.findall(r"'([^']+)' is a required property", error.message)
@@ -75,10 +86,10 @@ def validate_form(schema: dict | None, data: dict, form_name: str) -> None:
         message = "is required"
     else:
         message = error.message
-    field = ".".join(path) or "(form)"
-    raise InvalidInput(f"{field}: {message} (form {form_name})", field=field,
-                       problems=[{"field": ".".join(str(p) for p in e.absolute_path) or "(form)",
-                                  "message": e.message} for e in errors])
+    problem = {"field": ".".join(path) or "(form)", "message": message, "validator": error.validator}
+    if isinstance(error.validator_value, (str, int, float, bool)):
+        problem["validator_value"] = error.validator_value
+    return problem
 
 
 # --- numbering ------------------------------------------------------------------------------------
@@ -483,7 +494,7 @@ def close_case(uow: UnitOfWork, number: str, actor: str, reason: str) -> dict:
     session = uow.session
     actor_id, _ = _actor(session, actor)
     head = _head_by_number(session, number)
-    permissions.require(head.caseworker_id == actor_id or permissions.is_administrator_id(session, actor_id),
+    permissions.require(permissions.may_close_case(session, actor_id, head.caseworker_id),
                         f"{actor} may not close case {number}")
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidInput("closing a case needs a reason", field="reason")
