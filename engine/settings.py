@@ -33,6 +33,23 @@ class Settings:
     max_task_depth: int = 50_000
     spec_cache_size: int = 64
     workflow_cache_size: int = 256
+    # Background work (workflows/): how often due timers are swept, and how workers retry.
+    timer_interval: float = 10.0
+    broker_visibility_timeout: int = 3600
+    service_task_retries: int = 5
+    service_task_backoff: float = 2.0
+    http_timeout: float = 10.0
+    # Mail: notifications and the send_mail service task. No SMTP host means no mail is sent.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    mail_from: str = "sagsgang@localhost"
+    notify_email: str = "immediate"  # off, immediate or digest
+    digest_hour: int = 7
+    due_soon_hours: int = 24
+    base_url: str = "http://127.0.0.1:5000"
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -62,8 +79,50 @@ class Settings:
             celery_eager=_bool(env.get("SAGSGANG_CELERY_EAGER"), mode == "embedded"),
             bpmn_path=Path(env.get("SAGSGANG_BPMN_PATH", str(cls.bpmn_path))),
             script_time_limit=float(env.get("SAGSGANG_SCRIPT_TIME_LIMIT", cls.script_time_limit)),
+            **_background_settings(env),
         )
         return replace(settings, **overrides) if overrides else settings
+
+
+def _number(env, name: str, default, kind=float):
+    raw = env.get(name, "")
+    if raw == "":
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {raw!r}") from None
+    if value < 0:
+        raise SettingsError(f"{name} must not be negative")
+    return value
+
+
+def _background_settings(env) -> dict:
+    """Timers, workers, mail and notifications (see the README's configuration table)."""
+    notify_email = env.get("SAGSGANG_NOTIFY_EMAIL", Settings.notify_email)
+    if notify_email not in {"off", "immediate", "digest"}:
+        raise SettingsError(f"SAGSGANG_NOTIFY_EMAIL must be off, immediate or digest, not {notify_email!r}")
+    digest_hour = _number(env, "SAGSGANG_DIGEST_HOUR", Settings.digest_hour, int)
+    if digest_hour > 23:
+        raise SettingsError("SAGSGANG_DIGEST_HOUR must be an hour from 0 to 23")
+    return dict(
+        timer_interval=_number(env, "SAGSGANG_TIMER_INTERVAL", Settings.timer_interval) or Settings.timer_interval,
+        broker_visibility_timeout=_number(env, "SAGSGANG_BROKER_VISIBILITY_TIMEOUT",
+                                          Settings.broker_visibility_timeout, int),
+        service_task_retries=_number(env, "SAGSGANG_SERVICE_TASK_RETRIES", Settings.service_task_retries, int),
+        service_task_backoff=_number(env, "SAGSGANG_SERVICE_TASK_BACKOFF", Settings.service_task_backoff),
+        http_timeout=_number(env, "SAGSGANG_HTTP_TIMEOUT", Settings.http_timeout),
+        smtp_host=env.get("SAGSGANG_SMTP_HOST", ""),
+        smtp_port=_number(env, "SAGSGANG_SMTP_PORT", Settings.smtp_port, int),
+        smtp_user=env.get("SAGSGANG_SMTP_USER", ""),
+        smtp_password=env.get("SAGSGANG_SMTP_PASSWORD", ""),
+        smtp_starttls=_bool(env.get("SAGSGANG_SMTP_STARTTLS"), False),
+        mail_from=env.get("SAGSGANG_MAIL_FROM", Settings.mail_from),
+        notify_email=notify_email,
+        digest_hour=digest_hour,
+        due_soon_hours=_number(env, "SAGSGANG_DUE_SOON_HOURS", Settings.due_soon_hours, int),
+        base_url=env.get("SAGSGANG_BASE_URL", Settings.base_url).rstrip("/"),
+    )
 
 
 def _embedded_secret(instance: Path) -> str:

@@ -2,15 +2,18 @@
 from sqlalchemy.engine import Engine
 
 from ..db import Base
+from .background import CaseTypeSchedule, Incident, ServiceJob, SweepCursor
 from .case_types import CaseType, CaseTypeVersion, ModelFile
 from .cases import Case, CaseNumberSequence, MessageSubscription
 from .journal import JournalEvent
+from .notifications import Notification
 from .org import Group, Membership, RoleGrant, User
 from .tasks import CaseTask
 
 __all__ = [
-    "Case", "CaseNumberSequence", "CaseTask", "CaseType", "CaseTypeVersion", "Group",
-    "JournalEvent", "Membership", "MessageSubscription", "ModelFile", "RoleGrant", "User",
+    "Case", "CaseNumberSequence", "CaseTask", "CaseType", "CaseTypeSchedule", "CaseTypeVersion", "Group",
+    "Incident", "JournalEvent", "Membership", "MessageSubscription", "ModelFile", "Notification",
+    "RoleGrant", "ServiceJob", "SweepCursor", "User",
     "create_schema", "drop_schema",
 ]
 

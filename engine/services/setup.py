@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from ..context import EngineContext
-from ..models import create_schema
+from ..schema import upgrade_schema
 from ..settings import PROJECT_ROOT
 from .case_types import install_case_type, read_case_type_directory
 from .org import load_organisation
@@ -14,10 +14,10 @@ DEMO_ORGANISATION = PROJECT_ROOT / "demo" / "organisation.json"
 
 
 def initialise(ctx: EngineContext, demo: bool = True, actor: str = "system") -> dict:
-    """Create the schema and load what a fresh installation needs; safe to run again."""
+    """Migrate the schema to the newest revision and load what a fresh installation needs; safe to
+    run again."""
     ctx.settings.instance_path.mkdir(parents=True, exist_ok=True)
-    create_schema(ctx.database.engine)
-    report = {"organisation": None, "case_types": []}
+    report = {"schema": upgrade_schema(ctx.database.engine), "organisation": None, "case_types": []}
     if demo:
         with ctx.unit_of_work() as uow:
             report["organisation"] = load_organisation(uow, json.loads(DEMO_ORGANISATION.read_text("utf-8")))
