@@ -50,6 +50,17 @@ class Settings:
     digest_hour: int = 7
     due_soon_hours: int = 24
     base_url: str = "http://127.0.0.1:5000"
+    # Web sessions and sign-in (webapp/): idle and absolute session limits in minutes, and
+    # OpenID Connect (Entra ID, Keycloak); no client id means local accounts only.
+    session_idle_minutes: int = 120
+    session_max_minutes: int = 720
+    cookie_secure: bool = False
+    oidc_metadata_url: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_scopes: str = "openid email profile"
+    oidc_user_claims: tuple = ("preferred_username", "email")
+    oidc_label: str = "Microsoft Entra ID"
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -80,6 +91,7 @@ class Settings:
             bpmn_path=Path(env.get("SAGSGANG_BPMN_PATH", str(cls.bpmn_path))),
             script_time_limit=float(env.get("SAGSGANG_SCRIPT_TIME_LIMIT", cls.script_time_limit)),
             **_background_settings(env),
+            **_web_settings(env, mode),
         )
         return replace(settings, **overrides) if overrides else settings
 
@@ -122,6 +134,35 @@ def _background_settings(env) -> dict:
         digest_hour=digest_hour,
         due_soon_hours=_number(env, "SAGSGANG_DUE_SOON_HOURS", Settings.due_soon_hours, int),
         base_url=env.get("SAGSGANG_BASE_URL", Settings.base_url).rstrip("/"),
+    )
+
+
+def _web_settings(env, mode: str) -> dict:
+    """Sessions and sign-in (see the README's configuration table)."""
+    idle = _number(env, "SAGSGANG_SESSION_IDLE_MINUTES", Settings.session_idle_minutes, int)
+    maximum = _number(env, "SAGSGANG_SESSION_MAX_MINUTES", Settings.session_max_minutes, int)
+    if idle < 1 or maximum < idle:
+        raise SettingsError("SAGSGANG_SESSION_IDLE_MINUTES must be at least 1 and at most "
+                            "SAGSGANG_SESSION_MAX_MINUTES")
+    metadata_url = env.get("SAGSGANG_OIDC_METADATA_URL", "").strip()
+    client_id = env.get("SAGSGANG_OIDC_CLIENT_ID", "").strip()
+    client_secret = env.get("SAGSGANG_OIDC_CLIENT_SECRET", "")
+    if client_id and not metadata_url:
+        raise SettingsError("SAGSGANG_OIDC_CLIENT_ID is set but SAGSGANG_OIDC_METADATA_URL is not (the provider's "
+                            ".well-known/openid-configuration URL)")
+    if client_id and not client_secret:
+        raise SettingsError("SAGSGANG_OIDC_CLIENT_ID is set but SAGSGANG_OIDC_CLIENT_SECRET is not")
+    claims = tuple(c.strip() for c in env.get("SAGSGANG_OIDC_USER_CLAIMS", "").split(",") if c.strip())
+    return dict(
+        session_idle_minutes=idle,
+        session_max_minutes=maximum,
+        cookie_secure=_bool(env.get("SAGSGANG_COOKIE_SECURE"), mode == "production"),
+        oidc_metadata_url=metadata_url,
+        oidc_client_id=client_id,
+        oidc_client_secret=client_secret,
+        oidc_scopes=env.get("SAGSGANG_OIDC_SCOPES", Settings.oidc_scopes),
+        oidc_user_claims=claims or Settings.oidc_user_claims,
+        oidc_label=env.get("SAGSGANG_OIDC_LABEL", Settings.oidc_label),
     )
 
 
