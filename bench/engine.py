@@ -11,11 +11,16 @@ cannot close a case without a completed review call, and bare SpiffWorkflow runs
     work committed to SQLite (journal, task index, state), sandboxed script engine.
 (c) as (b) with the in-process workflow cache off: every action rebuilds the workflow from JSON.
 
+(d) the storage floor: the same statements per unit of work (read actor, read task+case, insert
+    case/task/journal rows, update the case under its version check, commit) on a bare sqlite3
+    connection, no SpiffWorkflow, no SQLAlchemy. It bounds what any persisted design can reach.
+
 Prints cases/s for each and the ratios against (a), measured in the same run.
 """
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 import tempfile
 import time
@@ -116,6 +121,42 @@ def run_sagsgang(ctx: EngineContext, n: int) -> float:
     return n / (time.perf_counter() - started)
 
 
+def run_storage_floor(path: Path, n: int, blob_size: int = 3100) -> float:
+    """Three committed units of work per case with Sagsgang's statements, on raw sqlite3."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.executescript("""
+        create table users(id integer primary key, username text unique);
+        create table cases(id integer primary key, number text unique, state text, row_version int,
+                           journal_seq int, journal_head text);
+        create table tasks(id text primary key, case_id int, state text, name text);
+        create table journal(id integer primary key, case_id int, seq int, data text, hash text,
+                             unique(case_id, seq));
+        insert into users(username) values ('bench');""")
+    blob = "x" * blob_size
+    started = time.perf_counter()
+    for i in range(n):
+        for step in range(3):
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("select id from users where username = ?", ("bench",)).fetchone()
+            if step == 0:
+                case_id = conn.execute("insert into cases(number, state, row_version, journal_seq, journal_head)"
+                                       " values (?, null, 1, 0, '') returning id", (f"BEN-{i}",)).fetchone()[0]
+            else:
+                conn.execute("select t.state, c.row_version from tasks t join cases c on c.id = t.case_id"
+                             " where t.id = ?", (f"{i}-{step - 1}",)).fetchone()
+                conn.execute("update tasks set state = 'completed' where id = ?", (f"{i}-{step - 1}",))
+            conn.execute("insert into tasks values (?, ?, 'open', 'x')", (f"{i}-{step}", case_id))
+            conn.executemany("insert into journal(case_id, seq, data, hash) values (?, ?, '{}', 'h')",
+                             [(case_id, 2 * step + 1), (case_id, 2 * step + 2)])
+            conn.execute("update cases set state = ?, row_version = row_version + 1 where id = ? and row_version = ?",
+                         (blob, case_id, step + 1))
+            conn.execute("COMMIT")
+    conn.close()
+    return n / (time.perf_counter() - started)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=2000)
@@ -129,10 +170,13 @@ def main() -> None:
     bare = run_bare(args.cases)
     persisted = run_sagsgang(warm, args.cases)
     uncached = run_sagsgang(cold, args.cases)
+    floor = run_storage_floor(workdir / "floor.sqlite3", args.cases)
     print(f"cases: {args.cases}  database: {warm.database.engine.dialect.name}")
     print(f"(a) bare SpiffWorkflow, in memory       {bare:9.1f} cases/s")
     print(f"(b) Sagsgang, persisted                 {persisted:9.1f} cases/s   ratio a/b = {bare / persisted:.2f}x")
     print(f"(c) Sagsgang, persisted, no live cache  {uncached:9.1f} cases/s   ratio a/c = {bare / uncached:.2f}x")
+    print(f"(d) storage floor, raw sqlite3 only     {floor:9.1f} cases/s   "
+          f"(a)+(d) together: ratio {(1 / bare + 1 / floor) * bare:.2f}x")
 
 
 if __name__ == "__main__":

@@ -487,7 +487,9 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         return True
 
     def call_service(self, context, **kwargs):
-        raise SandboxViolation("service tasks are run by workers, not in scripts")
+        operator_name = kwargs.get("operation_name")
+        where = f"service task operator '{operator_name}' cannot run here: " if operator_name else ""
+        raise SandboxViolation(f"{where}service tasks are run by workers, not in scripts")
 
     def _run(self, code, scope, ticks):
         """Run compiled code; code with loops, functions or comprehensions gets a deadline."""

@@ -175,8 +175,8 @@ def test_two_argument_iter_is_refused():
 
 
 def test_call_service_is_refused():
-    with pytest.raises(SandboxViolation, match="service tasks are run by workers"):
-        SandboxEnvironment().call_service({}, operation_name="x")
+    with pytest.raises(SandboxViolation, match="operator 'aws/AddItem'.*service tasks are run by workers"):
+        SandboxEnvironment().call_service({}, operation_name="aws/AddItem")
 
 
 # ------------------------------------------------------------------------ happy paths
