@@ -860,7 +860,11 @@ def test_bare_except_in_a_script_runs_as_except_exception():
     case = cc.CaseRun(model, {})
     for step in ("top_level_manual_task_one", "top_level_manual_task_two"):
         case.complete(step, {})
-    assert "top_level_manual_task_two" not in case.ready()
+    workflow = case.load()
+    # The subprocess script ran: its try/except set `we_move_on` (False: the variable it probes
+    # is only set by the called process, which is another file).
+    data = [t.data for t in workflow.get_tasks() if "we_move_on" in t.data]
+    assert data and data[-1]["we_move_on"] is False
     RUN_REPORT["sample-process-models/manual-task-with-subprocesses/manual_task_with_subprocesses.bpmn"].append(
         "ran past its bare-except script with validation off")
 
