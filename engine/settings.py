@@ -4,7 +4,10 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field, replace
+from collections.abc import Callable
 from pathlib import Path
+
+from . import crypto
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,6 +28,10 @@ class Settings:
     instance_path: Path = PROJECT_ROOT / "instance"
     database_url: str = ""
     secret_key: str = ""
+    # Encrypts CPR numbers (Fernet keys, comma-separated, first one encrypts) and keys their
+    # lookup hash (HMAC-SHA256): two keys, so a leaked lookup key does not decrypt anything.
+    data_key: str = field(default="", repr=False)
+    lookup_key: str = field(default="", repr=False)
     broker_url: str = "redis://127.0.0.1:6379/0"
     celery_eager: bool = True
     bpmn_path: Path = PROJECT_ROOT / "bpmn"
@@ -72,20 +79,35 @@ class Settings:
         instance = Path(env.get("SAGSGANG_INSTANCE_PATH", str(PROJECT_ROOT / "instance")))
         database_url = env.get("SAGSGANG_DATABASE_URL", "")
         secret_key = env.get("SAGSGANG_SECRET_KEY", "")
+        data_key = env.get("SAGSGANG_DATA_KEY", "")
+        lookup_key = env.get("SAGSGANG_LOOKUP_KEY", "")
         if mode == "production":
             missing = [name for name, value in (("SAGSGANG_DATABASE_URL", database_url),
-                                                ("SAGSGANG_SECRET_KEY", secret_key)) if not value]
+                                                ("SAGSGANG_SECRET_KEY", secret_key),
+                                                ("SAGSGANG_DATA_KEY", data_key),
+                                                ("SAGSGANG_LOOKUP_KEY", lookup_key)) if not value]
             if missing:
                 raise SettingsError(f"production mode needs {', '.join(missing)} to be set")
         if not database_url:
             database_url = f"sqlite:///{instance / 'sagsgang.sqlite3'}"
         if not secret_key:
             secret_key = _embedded_secret(instance)
+        if not data_key:
+            data_key = _embedded_secret(instance, "data_key", crypto.new_data_key)
+        if not lookup_key:
+            lookup_key = _embedded_secret(instance, "lookup_key")
+        for name, value, check in (("SAGSGANG_DATA_KEY", data_key, crypto.check_data_key),
+                                   ("SAGSGANG_LOOKUP_KEY", lookup_key, crypto.check_lookup_key)):
+            problem = check(value)
+            if problem:
+                raise SettingsError(f"{name} {problem}")
         settings = cls(
             mode=mode,
             instance_path=instance,
             database_url=database_url,
             secret_key=secret_key,
+            data_key=data_key,
+            lookup_key=lookup_key,
             broker_url=env.get("SAGSGANG_BROKER_URL", cls.broker_url),
             celery_eager=_bool(env.get("SAGSGANG_CELERY_EAGER"), mode == "embedded"),
             bpmn_path=Path(env.get("SAGSGANG_BPMN_PATH", str(cls.bpmn_path))),
@@ -166,13 +188,19 @@ def _web_settings(env, mode: str) -> dict:
     )
 
 
-def _embedded_secret(instance: Path) -> str:
-    """Keep one random secret per embedded instance so sessions survive restarts."""
-    path = instance / "secret_key"
+def _embedded_secret(instance: Path, name: str = "secret_key",
+                     generate: Callable[[], str] = lambda: secrets.token_urlsafe(48)) -> str:
+    """Keep one random secret per embedded instance so sessions (and encrypted data) survive restarts.
+
+    The file is created readable by its owner only: the data key decrypts every CPR number.
+    """
+    path = instance / name
     try:
         return path.read_text().strip()
     except FileNotFoundError:
         instance.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        path.write_text(key)
+        key = generate()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
         return key

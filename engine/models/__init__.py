@@ -5,12 +5,14 @@ from ..db import Base
 from .background import CaseTypeSchedule, Incident, ServiceJob, SweepCursor
 from .case_types import CaseType, CaseTypeVersion, ModelFile
 from .cases import Case, CaseNumberSequence, MessageSubscription
+from .gdpr import AccessLogEntry, CaseParty, GdprReview, LegalHold
 from .journal import JournalEvent
 from .notifications import Notification
 from .org import Group, Membership, RoleGrant, User
 from .tasks import CaseTask
 
 __all__ = [
+    "AccessLogEntry", "CaseParty", "GdprReview", "LegalHold",
     "Case", "CaseNumberSequence", "CaseTask", "CaseType", "CaseTypeSchedule", "CaseTypeVersion", "Group",
     "Incident", "JournalEvent", "Membership", "MessageSubscription", "ModelFile", "Notification",
     "RoleGrant", "ServiceJob", "SweepCursor", "User",

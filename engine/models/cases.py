@@ -1,9 +1,9 @@
 """Cases, their numbering and the indexes synced from the workflow state."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, UTCDateTime, utcnow
@@ -29,6 +29,13 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     gdpr_review_completed: Mapped[bool] = mapped_column(default=False)
+    # Set when free text or form data held something shaped like a CPR number (the number itself
+    # is never copied anywhere); the GDPR review should then say category "cpr".
+    cpr_detected: Mapped[bool] = mapped_column(default=False)
+    # From the case type's deletion rule when the case closes; NULL: keep (rule K, or a review
+    # exception). Closed cases past this date are deletion candidates (engine.services.retention).
+    deletion_due_on: Mapped[date | None] = mapped_column(Date, index=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Hash of the newest journal event: shows a deleted tail, which the chain alone cannot.
     journal_head: Mapped[str] = mapped_column(String(64), default="0" * 64)
     journal_seq: Mapped[int] = mapped_column(Integer, default=0)

@@ -22,14 +22,16 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import WorkflowException
 
-from .. import permissions
+from .. import cpr, permissions
 from ..db import UnitOfWork, utcnow
 from ..errors import Conflict, InvalidInput, NotAllowed, NotFound, WorkflowError
 from ..models import (Case, CaseNumberSequence, CaseTask, CaseType, CaseTypeVersion, Group,
                       MessageSubscription, User)
 from ..runtime import advance as runtime
+from ..runtime.gdpr import completed_review
 from ..runtime.parsing import ParsedModel
 from ..runtime.state import dump_state, load_state
+from . import gdpr
 from .case_types import get_case_type, model_of
 from .journal import GENESIS, Journal
 
@@ -131,10 +133,12 @@ class CaseHead:
     awaits_message: bool
     case_type_key: str
     lanes: dict
+    review_completed: bool = False
 
 
 _HEAD_COLUMNS = (Case.id, Case.number, Case.status, Case.row_version, Case.version_id, Case.caseworker_id,
-                 Case.journal_seq, Case.journal_head, Case.awaits_message, CaseType.key, CaseType.lanes)
+                 Case.journal_seq, Case.journal_head, Case.awaits_message, CaseType.key, CaseType.lanes,
+                 Case.gdpr_review_completed)
 
 # The hot path's statements, built once: building a SQLAlchemy statement costs more than running
 # it on SQLite. They run on the unit of work's connection, past the ORM session's bookkeeping.
@@ -198,6 +202,8 @@ class LoadedCase:
         # Only for a case being opened (head.id is None): the columns of its first insert.
         self.case_type_id: int | None = None
         self.title = self.grouping = ""
+        # Paths of submitted fields that held a CPR number (engine.cpr); set by the action.
+        self.cpr_fields: list[str] = []
 
     @classmethod
     def load(cls, uow: UnitOfWork, head: CaseHead) -> "LoadedCase":
@@ -224,7 +230,8 @@ class LoadedCase:
         status, closed_at = head.status, None
         if snap.completed or close_reason:
             if not snap.gdpr_review_completed:
-                raise WorkflowError(f"case {head.number} cannot close: its GDPR review has not been completed")
+                raise gdpr.close_refused(self.uow, head.id, head.number, actor,
+                                         "close" if close_reason else "workflow completed")
             status, closed_at = "closed", now
         values = {"state": dump_state(self.workflow), "status": status, "updated_at": now,
                   "next_timer_at": None if status == "closed" else snap.next_timer_at,
@@ -242,8 +249,17 @@ class LoadedCase:
         self._sync_tasks(snap, actor, actor_id, completed_task, now)
         if snap.message_waits or self.waits_before:
             self._sync_subscriptions(snap)
+        if snap.gdpr_review_completed and not head.review_completed:
+            gdpr.record_review(session, head.id, completed_review(self.workflow), actor_id, now)
+            head.review_completed = True
+        if self.cpr_fields:
+            values["cpr_detected"] = True
+            self.journal.append(actor, "cpr_detected", {"fields": self.cpr_fields})
         if status == "closed":
-            self.journal.append(actor, "case_closed", {"reason": close_reason or "workflow completed"})
+            values["deletion_due_on"] = gdpr.deletion_due_on(session, head.id, now)
+            self.journal.append(actor, "case_closed", {
+                "reason": close_reason or "workflow completed",
+                "deletion_due_on": values["deletion_due_on"].isoformat() if values["deletion_due_on"] else None})
         self.journal.write(session, head.id)
         values.update(journal_seq=self.journal.seq, journal_head=self.journal.head,
                       row_version=head.row_version + 1)
@@ -449,8 +465,9 @@ def open_case(uow: UnitOfWork, case_type_key: str, actor: str, title: str, group
     loaded = LoadedCase(uow, head, model, workflow)
     loaded.open_before = {}
     loaded.case_type_id, loaded.title, loaded.grouping = case_type_id, title, grouping
+    loaded.cpr_fields = cpr.fields_with_cpr({"title": title, "grouping": grouping, **data})
     loaded.journal.append(actor, "case_opened", {
-        "case_type": key, "version_id": version_id, "title": title, "grouping": grouping,
+        "case_type": key, "version_id": version_id, "title": cpr.redact(title), "grouping": cpr.redact(grouping),
         "caseworker": worker, "fields": sorted(data)})
     snap = loaded.save(actor, actor_id)
     uow.commit()
@@ -481,6 +498,7 @@ def complete_task(uow: UnitOfWork, task_id: str, actor: str, data: dict | None =
     if row.form:
         validate_form(loaded.model.forms.get(row.form), data, row.form)
     runtime.complete_task(loaded.workflow, task, data, *loaded.limits)
+    loaded.cpr_fields = cpr.fields_with_cpr(data)
     loaded.journal.append(actor, "task_completed", {"task": row.element_id, "name": row.name,
                                                     "task_id": str(task_id), "fields": sorted(data)})
     snap = loaded.save(actor, actor_id, completed_task=str(task_id))
@@ -500,7 +518,7 @@ def close_case(uow: UnitOfWork, number: str, actor: str, reason: str) -> dict:
         raise InvalidInput("closing a case needs a reason", field="reason")
     loaded = LoadedCase.load(uow, head)
     if not runtime.gdpr_review_completed(loaded.workflow):
-        raise WorkflowError(f"case {number} cannot close: its GDPR review has not been completed")
+        raise gdpr.close_refused(uow, head.id, number, actor, "close")
     loaded.workflow.cancel()
     loaded.save(actor, actor_id, close_reason=reason.strip())
     uow.commit()
@@ -554,7 +572,9 @@ def deliver_message(uow: UnitOfWork, message_name: str, payload: dict | None = N
     except WorkflowException as err:
         raise WorkflowError(f"case {head.number} did not accept message '{message_name}': {err}") from err
     runtime.advance(loaded.workflow, *loaded.limits)
-    loaded.journal.append(actor, "message_received", {"message": message_name, "correlations": correlations or {}})
+    loaded.cpr_fields = cpr.fields_with_cpr({"payload": payload or {}, "correlations": correlations or {}})
+    loaded.journal.append(actor, "message_received", {"message": message_name,
+                                                      "correlations": cpr.redact(correlations or {})})
     loaded.save(actor, None)
     uow.commit()
     return {"number": head.number, "status": head.status}
