@@ -6,10 +6,14 @@ from flask import Flask
 from engine.context import EngineContext
 from engine.db import Database, configure_engine, engine_options
 from engine.settings import Settings
+from workflows.celery_app import celery_init_app
 
 from .errors import register_error_handlers
 from .extensions import db
-from .ui import health
+from .i18n import configure_i18n
+from .markdown import render_markdown
+from .security import configure_security
+from .ui import auth, cases, health, home, tasks
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -17,6 +21,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__, template_folder="ui/templates", static_folder="ui/static")
     configure_app(app, settings)
     configure_extensions(app, settings)
+    configure_security(app, settings)
+    configure_i18n(app)
+    configure_templates(app)
     register_blueprints(app)
     register_error_handlers(app)
     return app
@@ -36,11 +43,24 @@ def configure_extensions(app: Flask, settings: Settings) -> None:
     db.init_app(app)
     with app.app_context():
         engine = configure_engine(db.engine)
-    app.extensions["sagsgang"] = EngineContext(settings, Database(engine=engine))
+    context = EngineContext(settings, Database(engine=engine))
+    app.extensions["sagsgang"] = context
+    celery_init_app(app, context)
+    auth.register_oidc(app)
+
+
+def configure_templates(app: Flask) -> None:
+    app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
 
 
 def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(home.bp)
+    app.register_blueprint(tasks.bp)
+    app.register_blueprint(cases.bp)
 
 
 def engine_context(app: Flask) -> EngineContext:

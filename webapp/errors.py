@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
 from engine.errors import Conflict, InvalidInput, NotAllowed, NotFound, SagsgangError, WorkflowError
 
@@ -36,3 +38,25 @@ def register_error_handlers(app: Flask) -> None:
             return response, body["status"]
         template = "error_partial.html" if request.headers.get("HX-Request") else "error.html"
         return render_template(template, problem=body), body["status"]
+
+    @app.errorhandler(CSRFError)
+    def handle_csrf_error(error: CSRFError):
+        # An old tab or an expired session: say so instead of a bare "Bad Request".
+        body = {"type": "https://sagsgang.dk/problems/CSRF", "title": "Form expired", "status": 400,
+                "detail": error.description, "csrf": True}
+        if wants_json():
+            return jsonify(body), 400
+        template = "error_partial.html" if request.headers.get("HX-Request") else "error.html"
+        return render_template(template, problem=body), 400
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(error: HTTPException):
+        if error.code is None or error.code < 400 or request.endpoint == "static":
+            return error
+        body = {"type": "about:blank", "title": error.name, "status": error.code, "detail": error.description}
+        if wants_json():
+            response = jsonify(body)
+            response.mimetype = "application/problem+json"
+            return response, error.code
+        template = "error_partial.html" if request.headers.get("HX-Request") else "error.html"
+        return render_template(template, problem=body), error.code

@@ -1,7 +1,7 @@
 """Session and sign-in settings are read once from the environment and refuse what cannot work."""
 import pytest
 
-from engine.settings import Settings, SettingsError
+from engine.settings import Settings, SettingsError, _web_settings
 
 
 def _env(tmp_path, **values):
@@ -34,7 +34,7 @@ def test_session_limits_must_make_sense(tmp_path):
         Settings.from_env(_env(tmp_path, SAGSGANG_SESSION_MAX_MINUTES="lots"))
 
 
-def test_production_cookies_are_secure(tmp_path):
-    settings = Settings.from_env(_env(tmp_path, SAGSGANG_MODE="production", SAGSGANG_DATABASE_URL="sqlite://",
-                                      SAGSGANG_SECRET_KEY="k"))
-    assert settings.cookie_secure is True
+def test_cookies_are_secure_in_production_or_when_asked(tmp_path):
+    assert _web_settings({}, "production")["cookie_secure"] is True
+    assert _web_settings({}, "embedded")["cookie_secure"] is False
+    assert Settings.from_env(_env(tmp_path, SAGSGANG_COOKIE_SECURE="true")).cookie_secure is True

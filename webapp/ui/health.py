@@ -4,10 +4,13 @@ from sqlalchemy import func, select
 
 from engine.models import CaseType
 
+from ..security import public
+
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/health")
+@public
 def health():
     ctx = current_app.extensions["sagsgang"]
     with ctx.unit_of_work(read_only=True) as uow:

@@ -1,0 +1,109 @@
+"""Signing in and out: local accounts, OpenID Connect (Entra ID, Keycloak), and the language choice."""
+from __future__ import annotations
+
+from authlib.integrations.base_client.errors import OAuthError
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+
+from engine.errors import NotAllowed, NotFound
+from engine.services import accounts
+
+from ..extensions import oauth
+from ..i18n import LANGUAGES
+from ..security import public, safe_next, sign_in, sign_out
+
+bp = Blueprint("auth", __name__)
+
+OIDC_CLIENT = "oidc"
+
+
+def _engine():
+    return current_app.extensions["sagsgang"]
+
+
+def oidc_client():
+    """The registered OpenID Connect client, or None when only local accounts are configured."""
+    return oauth.create_client(OIDC_CLIENT) if _engine().settings.oidc_client_id else None
+
+
+def register_oidc(app) -> None:
+    """Register the provider from settings; its metadata is fetched on first use, not at start-up."""
+    settings = app.extensions["sagsgang"].settings
+    oauth.init_app(app)
+    if settings.oidc_client_id:
+        oauth.register(OIDC_CLIENT, client_id=settings.oidc_client_id, client_secret=settings.oidc_client_secret,
+                       server_metadata_url=settings.oidc_metadata_url,
+                       client_kwargs={"scope": settings.oidc_scopes})
+
+
+def _login_page(error: str | None = None, status: int = 200):
+    return render_template("auth/login.html", error=error, next=safe_next(request.values.get("next")),
+                           oidc_label=_engine().settings.oidc_label if oidc_client() else None,
+                           username=request.form.get("username", "")), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    if request.method == "GET":
+        return _login_page()
+    with _engine().unit_of_work(read_only=True) as uow:
+        try:
+            account = accounts.authenticate(uow.session, request.form.get("username", ""),
+                                            request.form.get("password", ""))
+        except NotAllowed:
+            return _login_page(_("Wrong username or password."), 401)
+    sign_in(account)
+    return redirect(safe_next(request.form.get("next")) or url_for("home.index"))
+
+
+@bp.post("/logout")
+@public
+def logout():
+    sign_out()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/login/oidc")
+@public
+def oidc_login():
+    client = oidc_client()
+    if client is None:
+        abort(404)
+    session["oidc_next"] = safe_next(request.args.get("next"))
+    return client.authorize_redirect(url_for("auth.oidc_callback", _external=True))
+
+
+@bp.get("/login/oidc/callback")
+@public
+def oidc_callback():
+    client = oidc_client()
+    if client is None:
+        abort(404)
+    try:
+        token = client.authorize_access_token()
+    except OAuthError as err:
+        current_app.logger.warning("OpenID Connect sign-in failed: %s", err)
+        return _login_page(_("Signing in with %(provider)s failed. Try again.",
+                             provider=_engine().settings.oidc_label), 401)
+    claims = token.get("userinfo") or {}
+    with _engine().unit_of_work(read_only=True) as uow:
+        try:
+            account = accounts.user_for_claims(uow.session, claims, _engine().settings.oidc_user_claims)
+        except (NotFound, NotAllowed) as err:
+            current_app.logger.warning("OpenID Connect sign-in refused: %s", err)
+            return _login_page(_("You are signed in at %(provider)s, but there is no active Sagsgang user for "
+                                 "you. Ask an administrator.", provider=_engine().settings.oidc_label), 403)
+    target = session.pop("oidc_next", None)
+    sign_in(account)
+    return redirect(safe_next(target) or url_for("home.index"))
+
+
+@bp.post("/language")
+@public
+def language():
+    chosen = request.form.get("lang", "")
+    if chosen in LANGUAGES:
+        session["lang"] = chosen
+    return redirect(safe_next(request.form.get("next")) or url_for("home.index"))
