@@ -15,6 +15,7 @@ from engine.models import create_schema
 from engine.services.org import load_organisation
 from engine.services.setup import DEMO_ORGANISATION, install_shipped_case_types
 from engine.settings import PROJECT_ROOT, Settings
+from webapp import create_app
 
 POSTGRES_URL = os.environ.get("SAGSGANG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 CORPUS = Path(os.environ.get("SAGSGANG_CORPUS", PROJECT_ROOT.parent / "shared" / "corpus"))
@@ -100,3 +101,16 @@ def sqlite_ctx(settings, tmp_path) -> EngineContext:
     with context.unit_of_work() as uow:
         load_organisation(uow, json.loads(DEMO_ORGANISATION.read_text("utf-8")))
     return context
+
+
+@pytest.fixture
+def app(ctx):
+    """The web app on the `ctx` engine (SQLite, then PostgreSQL), CSRF and all, as in production."""
+    application = create_app(engine_context=ctx)
+    application.config.update(TESTING=True)
+    return application
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

@@ -6,7 +6,6 @@ from flask import Flask
 from engine.context import EngineContext
 from engine.db import Database, configure_engine, engine_options
 from engine.settings import Settings
-from workflows.celery_app import celery_init_app
 
 from .errors import register_error_handlers
 from .extensions import db
@@ -16,11 +15,12 @@ from .security import configure_security
 from .ui import auth, cases, health, home, tasks
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    settings = settings or Settings.from_env()
+def create_app(settings: Settings | None = None, engine_context: EngineContext | None = None) -> Flask:
+    """Build the app; tests pass their own settings and engine context (their database)."""
+    settings = engine_context.settings if engine_context else settings or Settings.from_env()
     app = Flask(__name__, template_folder="ui/templates", static_folder="ui/static")
     configure_app(app, settings)
-    configure_extensions(app, settings)
+    configure_extensions(app, settings, engine_context)
     configure_security(app, settings)
     configure_i18n(app)
     configure_templates(app)
@@ -39,13 +39,14 @@ def configure_app(app: Flask, settings: Settings) -> None:
     )
 
 
-def configure_extensions(app: Flask, settings: Settings) -> None:
+def configure_extensions(app: Flask, settings: Settings, engine_context: EngineContext | None = None) -> None:
     db.init_app(app)
-    with app.app_context():
-        engine = configure_engine(db.engine)
-    context = EngineContext(settings, Database(engine=engine))
+    context = engine_context
+    if context is None:
+        with app.app_context():
+            engine = configure_engine(db.engine)
+        context = EngineContext(settings, Database(engine=engine))
     app.extensions["sagsgang"] = context
-    celery_init_app(app, context)
     auth.register_oidc(app)
 
 

@@ -1,5 +1,4 @@
 """Flask extensions, created unbound and attached in create_app."""
-from authlib.integrations.flask_client import OAuth
 from flask_babel import Babel
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -9,4 +8,3 @@ from engine.db import Base
 db = SQLAlchemy(model_class=Base)
 babel = Babel()
 csrf = CSRFProtect()
-oauth = OAuth()

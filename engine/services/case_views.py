@@ -17,7 +17,7 @@ from .queries import case_overview
 def case_page(uow: UnitOfWork, number: str, actor: str) -> dict:
     """case_overview plus the case type's name, people's names, the actions `actor` may take, and the
     top-level diagram elements of open and completed tasks (a task inside a called process marks
-    the call activity that runs it)."""
+    the call activity that runs it). Commits: viewing a case may be written to the access log."""
     session = uow.session
     overview = case_overview(session, number, actor)
     user = get_user(session, actor)
@@ -42,6 +42,7 @@ def case_page(uow: UnitOfWork, number: str, actor: str) -> dict:
         may_close=case.status == "open" and permissions.may_close_case(session, user.id, case.caseworker_id),
         diagram={"active": sorted(active), "completed": sorted(completed - active)},
     )
+    uow.commit()
     return overview
 
 

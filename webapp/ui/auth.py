@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from authlib.integrations.base_client.errors import OAuthError
+from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from engine.errors import NotAllowed, NotFound
 from engine.services import accounts
 
-from ..extensions import oauth
 from ..i18n import LANGUAGES
 from ..security import public, safe_next, sign_in, sign_out
 
@@ -23,14 +23,18 @@ def _engine():
 
 def oidc_client():
     """The registered OpenID Connect client, or None when only local accounts are configured."""
-    return oauth.create_client(OIDC_CLIENT) if _engine().settings.oidc_client_id else None
+    oauth = current_app.extensions.get("sagsgang_oauth")
+    return oauth.create_client(OIDC_CLIENT) if oauth is not None else None
 
 
 def register_oidc(app) -> None:
-    """Register the provider from settings; its metadata is fetched on first use, not at start-up."""
+    """Register the provider from settings; its metadata is fetched on first use, not at start-up.
+
+    One Authlib registry per app (it keeps the app it was given), so apps never share a client.
+    """
     settings = app.extensions["sagsgang"].settings
-    oauth.init_app(app)
     if settings.oidc_client_id:
+        oauth = app.extensions["sagsgang_oauth"] = OAuth(app)
         oauth.register(OIDC_CLIENT, client_id=settings.oidc_client_id, client_secret=settings.oidc_client_secret,
                        server_metadata_url=settings.oidc_metadata_url,
                        client_kwargs={"scope": settings.oidc_scopes})

@@ -22,8 +22,11 @@ def _engine():
 
 
 def latest_cases(limit: int = LATEST) -> list[dict]:
-    with _engine().unit_of_work(read_only=True) as uow:
-        return queries.list_cases(uow.session, current_user(), limit=limit)
+    # A writing unit of work: listing cases may be written to the access log.
+    with _engine().unit_of_work() as uow:
+        found = queries.list_cases(uow.session, current_user(), limit=limit)
+        uow.commit()
+    return found
 
 
 @bp.get("/")
@@ -77,7 +80,7 @@ def start(case_type: str):
 
 
 def _case_page(number: str, close_error: str | None = None, reason: str = "", status: int = 200):
-    with _engine().unit_of_work(read_only=True) as uow:
+    with _engine().unit_of_work() as uow:
         page = case_views.case_page(uow, number, current_user())
     return render_template("cases/show.html", case=page, close_error=close_error, reason=reason), status
 
