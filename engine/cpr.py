@@ -102,12 +102,18 @@ def normalise_cvr(value: str, field: str = "cvr") -> str:
     return value.replace(" ", "")
 
 
-def redact(value):
-    """`value` with every CPR number in its strings replaced by [CPR] (for the journal and logs)."""
+def redact(value, keep: str | None = None):
+    """`value` with every CPR number in its strings replaced by [CPR], except `keep` (normalised).
+
+    For the journal and logs (keep nothing), and for a person's export (keep theirs only).
+    """
     if isinstance(value, str):
-        return _CANDIDATE.sub(lambda m: "[CPR]" if find_cprs(m.group(0)) else m.group(0), value)
+        def replace(match: re.Match) -> str:
+            found = find_cprs(match.group(0))
+            return "[CPR]" if found and found != [keep] else match.group(0)
+        return _CANDIDATE.sub(replace, value)
     if isinstance(value, dict):
-        return {key: redact(item) for key, item in value.items()}
+        return {key: redact(item, keep) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [redact(item) for item in value]
+        return [redact(item, keep) for item in value]
     return value

@@ -86,6 +86,23 @@ def can_manage_case_type(session: Session, user: User, case_type: CaseType | Non
         case_type.owner_group_id is not None and case_type.owner_group_id in group_ids(session, user))
 
 
+RECORDS_ROLES = ("records_manager", "administrator")
+
+
+def may_manage_records(session: Session, user_id: int) -> bool:
+    """Retention, deletion, legal holds, access logs and data-subject requests.
+
+    Records managers (who also act as the DPO's hands) and administrators.
+    """
+    return session.execute(select(RoleGrant.id).where(RoleGrant.user_id == user_id,
+                                                      RoleGrant.role.in_(RECORDS_ROLES)).limit(1)).first() is not None
+
+
+def can_edit_parties(session: Session, user: User, case: Case) -> bool:
+    """Whoever may see an open case may record its parties; a closed case's parties are fixed."""
+    return case.status == "open" and can_see_case(session, user, case)
+
+
 def require(allowed: bool, message: str) -> None:
     if not allowed:
         raise NotAllowed(message)

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from .. import permissions
 from ..models import Case, CaseTask, CaseType, JournalEvent, User
+from . import access_log
 from .cases import get_case
 from .journal import verify_journal
 from .org import get_user
@@ -21,10 +22,12 @@ def _task_dict(row: CaseTask) -> dict:
             "completed_by": row.completed_by.username if row.completed_by else None}
 
 
-def case_overview(session: Session, number: str, actor: str) -> dict:
+def case_overview(session: Session, number: str, actor: str, purpose: str | None = None) -> dict:
+    """A case with its tasks and journal; the view is written to the access log with `purpose`."""
     user = get_user(session, actor)
     case = get_case(session, number)
     permissions.require(permissions.can_see_case(session, user, case), f"{actor} may not see case {number}")
+    access_log.log_access(session, user.id, "view", purpose, [case.id])
     tasks = session.scalars(select(CaseTask).where(CaseTask.case_id == case.id).order_by(CaseTask.created_at))
     journal = session.scalars(select(JournalEvent).where(JournalEvent.case_id == case.id).order_by(JournalEvent.seq))
     return {
@@ -41,7 +44,9 @@ def case_overview(session: Session, number: str, actor: str) -> dict:
     }
 
 
-def list_cases(session: Session, actor: str, status: str | None = None, limit: int = 50) -> list[dict]:
+def list_cases(session: Session, actor: str, status: str | None = None, limit: int = 50,
+               purpose: str | None = None) -> list[dict]:
+    """The cases `actor` may see, newest change first; each listed case is written to the access log."""
     user = get_user(session, actor)
     query = select(Case).order_by(Case.updated_at.desc()).limit(limit)
     if status:
@@ -56,9 +61,12 @@ def list_cases(session: Session, actor: str, status: str | None = None, limit: i
         if owned is not None:
             condition = condition | Case.case_type_id.in_(owned)
         query = query.where(condition)
+    found = list(session.scalars(query))
+    if found:
+        access_log.log_access(session, user.id, "list", purpose, [c.id for c in found])
     return [{"number": c.number, "title": c.title, "case_type": c.case_type.key, "status": c.status,
              "grouping": c.grouping, "caseworker": c.caseworker.username if c.caseworker else None,
-             "updated_at": c.updated_at.isoformat()} for c in session.scalars(query)]
+             "updated_at": c.updated_at.isoformat()} for c in found]
 
 
 def open_tasks(session: Session, actor: str, scope: str = "mine", limit: int = 100) -> list[dict]:

@@ -26,13 +26,13 @@ def complete(ctx, number, data, actor="anna") -> dict:
         return cases.complete_task(uow, task_id, actor, data)
 
 
-def run_to_review(ctx, number, work=None) -> None:
-    complete(ctx, number, dict({"again": False}, **(work or {})))
+def run_to_review(ctx, number, work=None, actor="anna") -> None:
+    complete(ctx, number, dict({"again": False}, **(work or {})), actor)
 
 
-def run_to_closed(ctx, number, review=None, work=None) -> dict:
-    run_to_review(ctx, number, work)
-    return complete(ctx, number, review or GDPR_DATA)
+def run_to_closed(ctx, number, review=None, work=None, actor="anna") -> dict:
+    run_to_review(ctx, number, work, actor)
+    return complete(ctx, number, review or GDPR_DATA, actor)
 
 
 def install_keep_type(ctx) -> dict:
