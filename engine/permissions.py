@@ -5,7 +5,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from .errors import NotAllowed
-from .models import Case, CaseTask, CaseType, Membership, RoleGrant, User
+from .models import Case, CaseTask, CaseType, CommitteeMember, Membership, RoleGrant, User
 
 
 def has_role(session: Session, user: User, role: str, scope: str = "") -> bool:
@@ -106,3 +106,32 @@ def can_edit_parties(session: Session, user: User, case: Case) -> bool:
 def require(allowed: bool, message: str) -> None:
     if not allowed:
         raise NotAllowed(message)
+
+# --- committees and agendas --------------------------------------------------------------------
+
+def committee_roles(session: Session, user_id: int, committee_id: int) -> set[str]:
+    """The user's seats in a committee: 'member', 'chair', 'secretary'."""
+    return set(session.scalars(select(CommitteeMember.role).where(
+        CommitteeMember.user_id == user_id, CommitteeMember.committee_id == committee_id)))
+
+
+def may_manage_committee(session: Session, user_id: int, committee_id: int) -> bool:
+    """Assemble agendas, plan meetings, publish, record decisions: the committee's secretaries,
+    or an administrator."""
+    return "secretary" in committee_roles(session, user_id, committee_id) or is_administrator_id(session, user_id)
+
+
+def may_see_closed_agenda_content(session: Session, user_id: int, committee_ids) -> bool:
+    """Closed items, sections, attachments and decisions: only the members (the chair included) and
+    secretaries of a committee that treats the item. Not administrators: a closed item is closed
+    because of whom it names, and running the system is no need to know."""
+    ids = [i for i in committee_ids if i is not None]
+    if not ids:
+        return False
+    return session.execute(select(CommitteeMember.id).where(
+        CommitteeMember.user_id == user_id, CommitteeMember.committee_id.in_(ids)).limit(1)).first() is not None
+
+
+def may_administer_committees(session: Session, user_id: int) -> bool:
+    """Create committees and seat their members and secretaries: administrators."""
+    return is_administrator_id(session, user_id)

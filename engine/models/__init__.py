@@ -2,16 +2,21 @@
 from sqlalchemy.engine import Engine
 
 from ..db import Base
+from .agenda import (AgendaAttachment, AgendaEntry, AgendaItem, AgendaSection, Committee, CommitteeMember, Meeting,
+                     MeetingPublication)
 from .background import CaseTypeSchedule, Incident, ServiceJob, SweepCursor
 from .case_types import CaseType, CaseTypeVersion, ModelFile
 from .cases import Case, CaseNumberSequence, MessageSubscription
 from .gdpr import AccessLogEntry, CaseParty, GdprReview, LegalHold
 from .journal import JournalEvent
+from .messages import UndeliveredMessage
 from .notifications import Notification
 from .org import Group, Membership, RoleGrant, User
 from .tasks import CaseTask
 
 __all__ = [
+    "AgendaAttachment", "AgendaEntry", "AgendaItem", "AgendaSection", "Committee", "CommitteeMember", "Meeting",
+    "MeetingPublication", "UndeliveredMessage",
     "AccessLogEntry", "CaseParty", "GdprReview", "LegalHold",
     "Case", "CaseNumberSequence", "CaseTask", "CaseType", "CaseTypeSchedule", "CaseTypeVersion", "Group",
     "Incident", "JournalEvent", "Membership", "MessageSubscription", "ModelFile", "Notification",

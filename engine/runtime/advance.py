@@ -219,10 +219,44 @@ def snapshot(workflow: BpmnWorkflow) -> Snapshot:
                     timers.append(due)
             elif isinstance(single, MessageEventDefinition):
                 waits.append({"task_id": str(task.id), "message_name": single.name,
-                              "correlations": dict(task.workflow.correlations)})
+                              "correlations": wait_correlations(task, single)})
     return Snapshot(open_tasks=open_tasks, next_timer_at=min(timers) if timers else None,
                     message_waits=waits, completed=workflow.is_completed(),
                     gdpr_review_completed=gdpr_review_completed(workflow))
+
+
+def wait_correlations(task, definition: MessageEventDefinition) -> dict:
+    """The correlation values a waiting message event checks a message against.
+
+    Only the keys of its own message's correlation properties count, read from the workflow the
+    event waits in: for an event inside a call activity that is the called process's own
+    sub-workflow (SpiffWorkflow keeps correlations per sub-workflow), not the case's top workflow.
+    Taking every correlation of the workflow would make the stored key depend on unrelated
+    messages the process exchanged, and a sender who knows only its own key could never match.
+    An event whose message has no correlation properties catches any message of its name: "".
+    """
+    keys = {key for prop in definition.correlation_properties for key in prop.correlation_keys}
+    current = task.workflow.correlations
+    return {key: dict(current[key]) for key in sorted(keys) if key in current}
+
+
+def take_thrown_messages(workflow: BpmnWorkflow) -> list[dict]:
+    """Messages the workflow threw that nothing inside it caught, taken out of its state.
+
+    SpiffWorkflow parks such events on the top workflow (`bpmn_events`) for the host to route; left
+    there they would pile up in the stored state and reach nobody.
+    """
+    thrown, kept = [], []
+    for event in workflow.bpmn_events:
+        definition = event.event_definition
+        if isinstance(definition, MessageEventDefinition):
+            thrown.append({"message_name": definition.name, "payload": event.payload,
+                           "correlations": dict(event.correlations or {})})
+        else:
+            kept.append(event)
+    if thrown:
+        workflow.bpmn_events = kept
+    return thrown
 
 
 def message_definition(task, message_name: str) -> MessageEventDefinition | None:

@@ -32,6 +32,7 @@ from ..runtime.gdpr import completed_review
 from ..runtime.parsing import ParsedModel
 from ..runtime.state import dump_state, load_state
 from . import gdpr
+from . import messages
 from .case_types import get_case_type, model_of
 from .journal import GENESIS, Journal
 
@@ -227,6 +228,7 @@ class LoadedCase:
         session, head, now = self.uow.session, self.head, utcnow()
         conn = session.connection()
         snap = runtime.snapshot(self.workflow)
+        thrown = runtime.take_thrown_messages(self.workflow)  # before the state is dumped without them
         status, closed_at = head.status, None
         if snap.completed or close_reason:
             if not snap.gdpr_review_completed:
@@ -247,6 +249,8 @@ class LoadedCase:
             )).scalar_one()
             head.row_version = 1
         self._sync_tasks(snap, actor, actor_id, completed_task, now)
+        if thrown:
+            messages.route_thrown(self.uow, head.id, head.number, thrown, actor, self.journal, deliver_message)
         if snap.message_waits or self.waits_before:
             self._sync_subscriptions(snap)
         if snap.gdpr_review_completed and not head.review_completed:
@@ -548,20 +552,17 @@ def fire_timers(uow: UnitOfWork, case_id: int, actor: str = "system") -> dict:
     return {"number": head.number, "fired": True, "status": head.status}
 
 
-def deliver_message(uow: UnitOfWork, message_name: str, payload: dict | None = None,
-                    correlations: dict | None = None, actor: str = "system") -> dict:
-    """Deliver a BPMN message to the case waiting for it (matched by name and correlation key).
-
-    A message that no case waits for is an error, never silently dropped.
-    """
+def deliver_if_waiting(uow: UnitOfWork, message_name: str, payload: dict | None = None,
+                       correlations: dict | None = None, actor: str = "system") -> dict | None:
+    """Deliver a BPMN message to the case waiting for it (matched by name and correlation key)
+    without committing; None when no case waits for it. The caller commits or records the miss."""
     session = uow.session
     key = correlation_key(correlations or {})
     sub = session.execute(select(MessageSubscription.case_id, MessageSubscription.task_id).where(
         MessageSubscription.message_name == message_name, MessageSubscription.correlation_key == key)
         .order_by(MessageSubscription.id).limit(1)).first()
     if sub is None:
-        raise NotFound(f"no case waits for message '{message_name}'" + (f" with correlation {key}" if key else ""),
-                       field="message_name")
+        return None
     head = read_head_by_id(session, sub.case_id)
     loaded = LoadedCase.load(uow, head)
     waiting = loaded.workflow.get_task_from_id(UUID(sub.task_id))
@@ -576,5 +577,23 @@ def deliver_message(uow: UnitOfWork, message_name: str, payload: dict | None = N
     loaded.journal.append(actor, "message_received", {"message": message_name,
                                                       "correlations": cpr.redact(correlations or {})})
     loaded.save(actor, None)
-    uow.commit()
     return {"number": head.number, "status": head.status}
+
+
+def deliver_message(uow: UnitOfWork, message_name: str, payload: dict | None = None,
+                    correlations: dict | None = None, actor: str = "system", source: str = "api") -> dict:
+    """Deliver a BPMN message to the case waiting for it (matched by name and correlation key).
+
+    A message that no case waits for is an error, never silently dropped: it is stored in the
+    undelivered messages (engine.services.messages), whatever the caller does with the error.
+    """
+    delivered = deliver_if_waiting(uow, message_name, payload, correlations, actor)
+    if delivered is None:
+        key = correlation_key(correlations or {})
+        error = NotFound(f"no case waits for message '{message_name}'" + (f" with correlation {key}" if key else ""),
+                         field="message_name")
+        messages.record_undelivered_after(uow, message_name, key, correlations or {}, payload or {}, source,
+                                          error.message)
+        raise error
+    uow.commit()
+    return delivered

@@ -8,6 +8,7 @@ from ..context import EngineContext
 from ..schema import upgrade_schema
 from ..settings import PROJECT_ROOT
 from .case_types import install_case_type, read_case_type_directory
+from .committees import load_committees
 from .org import load_organisation
 
 DEMO_ORGANISATION = PROJECT_ROOT / "demo" / "organisation.json"
@@ -21,6 +22,8 @@ def initialise(ctx: EngineContext, demo: bool = True, actor: str = "system") -> 
     if demo:
         with ctx.unit_of_work() as uow:
             report["organisation"] = load_organisation(uow, json.loads(DEMO_ORGANISATION.read_text("utf-8")))
+        with ctx.unit_of_work() as uow:
+            report["committees"] = load_committees(uow, json.loads(DEMO_ORGANISATION.read_text("utf-8")))
     report["case_types"] = install_shipped_case_types(ctx, actor)
     return report
 
