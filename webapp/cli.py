@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 
 import click
 
 from engine.context import EngineContext
 from engine.errors import SagsgangError
+from engine.services import retention
 from engine.services import cases, queries, setup
 from engine.services.journal import verify_journal
 from engine.settings import Settings, SettingsError
@@ -172,6 +174,60 @@ def fire_timers(obj: Context):
         with obj.engine.unit_of_work() as uow:
             fired.append(cases.fire_timers(uow, case_id))
     _print(fired)
+
+
+@main.group()
+def records():
+    """Retention (records managers): deletion candidates, deletion, legal holds."""
+
+
+def _day(value: str | None) -> date:
+    try:
+        return date.fromisoformat(value) if value else date.today()
+    except ValueError as err:
+        raise click.BadParameter("must be YYYY-MM-DD", param_hint="--today") from err
+
+
+@records.command("candidates")
+@click.option("--user", default="admin", show_default=True)
+@click.option("--today", default=None, help="The day to judge deletion dates by (YYYY-MM-DD).")
+@click.pass_obj
+def records_candidates(obj: Context, user, today):
+    """Closed cases past their deletion date and not on legal hold (what the daily job lists)."""
+    with obj.engine.unit_of_work(read_only=True) as uow:
+        _print(retention.deletion_candidates(uow, user, _day(today)))
+
+
+@records.command("delete")
+@click.argument("numbers", nargs=-1, required=True)
+@click.option("--user", default="admin", show_default=True)
+@click.pass_obj
+def records_delete(obj: Context, numbers, user):
+    """Delete cases down to their tombstones, one line of progress per case; exit 1 if any was refused."""
+    failed = 0
+    for step in retention.delete_cases(obj.engine.unit_of_work, list(numbers), user):
+        click.echo(json.dumps(step, ensure_ascii=False))
+        failed = step["failed_count"]
+    sys.exit(1 if failed else 0)
+
+
+@records.command("hold")
+@click.argument("number")
+@click.option("--reason", required=True)
+@click.option("--user", default="admin", show_default=True)
+@click.pass_obj
+def records_hold(obj: Context, number, reason, user):
+    with obj.engine.unit_of_work() as uow:
+        _print(retention.place_legal_hold(uow, number, user, reason))
+
+
+@records.command("release")
+@click.argument("number")
+@click.option("--user", default="admin", show_default=True)
+@click.pass_obj
+def records_release(obj: Context, number, user):
+    with obj.engine.unit_of_work() as uow:
+        _print(retention.release_legal_hold(uow, number, user))
 
 
 if __name__ == "__main__":
