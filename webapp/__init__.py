@@ -12,7 +12,7 @@ from .extensions import db
 from .i18n import configure_i18n
 from .markdown import render_markdown
 from .security import configure_security
-from .ui import auth, cases, health, home, records, tasks
+from .ui import agenda, agenda_public, auth, cases, health, home, records, tasks
 
 
 def create_app(settings: Settings | None = None, engine_context: EngineContext | None = None) -> Flask:
@@ -62,6 +62,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(home.bp)
     app.register_blueprint(tasks.bp)
     app.register_blueprint(cases.bp)
+    app.register_blueprint(agenda.bp)
+    app.register_blueprint(agenda_public.bp)
     app.register_blueprint(records.bp)
 
 
