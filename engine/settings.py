@@ -42,10 +42,12 @@ class Settings:
     workflow_cache_size: int = 256
     # Background work (workflows/): how often due timers are swept, and how workers retry.
     timer_interval: float = 10.0
+    celery_queue: str = "sagsgang"
     broker_visibility_timeout: int = 3600
     service_task_retries: int = 5
     service_task_backoff: float = 2.0
     http_timeout: float = 10.0
+    http_allowed_hosts: tuple = ()
     # Mail: notifications and the send_mail service task. No SMTP host means no mail is sent.
     smtp_host: str = ""
     smtp_port: int = 25
@@ -141,11 +143,14 @@ def _background_settings(env) -> dict:
         raise SettingsError("SAGSGANG_DIGEST_HOUR must be an hour from 0 to 23")
     return dict(
         timer_interval=_number(env, "SAGSGANG_TIMER_INTERVAL", Settings.timer_interval) or Settings.timer_interval,
+        celery_queue=env.get("SAGSGANG_CELERY_QUEUE", "") or Settings.celery_queue,
         broker_visibility_timeout=_number(env, "SAGSGANG_BROKER_VISIBILITY_TIMEOUT",
                                           Settings.broker_visibility_timeout, int),
         service_task_retries=_number(env, "SAGSGANG_SERVICE_TASK_RETRIES", Settings.service_task_retries, int),
         service_task_backoff=_number(env, "SAGSGANG_SERVICE_TASK_BACKOFF", Settings.service_task_backoff),
         http_timeout=_number(env, "SAGSGANG_HTTP_TIMEOUT", Settings.http_timeout),
+        http_allowed_hosts=tuple(h.strip().lower() for h in env.get("SAGSGANG_HTTP_ALLOWED_HOSTS", "").split(",")
+                                 if h.strip()),
         smtp_host=env.get("SAGSGANG_SMTP_HOST", ""),
         smtp_port=_number(env, "SAGSGANG_SMTP_PORT", Settings.smtp_port, int),
         smtp_user=env.get("SAGSGANG_SMTP_USER", ""),

@@ -8,7 +8,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, UTCDateTime, utcnow
 
-NOTIFICATION_KINDS = ("task_assigned", "task_due_soon", "task_overdue", "decision", "mention", "incident")
+NOTIFICATION_KINDS = ("task_assigned", "task_due_soon", "task_overdue", "decision", "mention", "incident",
+                      "retention")
 EMAIL_STATUSES = ("pending", "sent", "skipped")
 
 

@@ -20,6 +20,8 @@ from SpiffWorkflow.util.task import TaskIterator, TaskState
 
 from ..errors import Conflict, InvalidInput, NotFound, WorkflowError
 from .parsing import GDPR_REVIEW_PROCESS, ParsedModel, task_properties
+from .service_tasks import is_waiting_for_worker
+from .timers import fire_timer_start_events
 
 # SpiffWorkflow's task iterators stop descending at depth 1,000 without a word, so a rework loop
 # (each round adds task levels) silently stops advancing after a few hundred rounds. Raise the
@@ -104,6 +106,7 @@ def start_workflow(model: ParsedModel, script_engine, data: dict, max_steps: int
         workflow = BpmnWorkflow(model.spec, model.subprocess_specs, script_engine=script_engine)
         start = workflow.task_tree
         start.data.update(data)
+        fire_timer_start_events(workflow)
     except SpiffWorkflowException as err:
         raise _wrap(err, "starting the workflow") from err
     advance(workflow, max_steps, max_depth)
@@ -149,6 +152,8 @@ def check_not_stuck(workflow: BpmnWorkflow) -> None:
     for task in workflow.get_tasks(state=TaskState.WAITING | TaskState.STARTED):
         if isinstance(task.task_spec, CatchingEvent):
             return  # waits for a timer, message or signal
+        if is_waiting_for_worker(task):
+            return  # a service task: a worker runs it (engine/runtime/service_tasks.py)
         if task.id in workflow.subprocesses:
             continue  # a call activity or subprocess: its own tasks are listed too
         stopped.append(task)

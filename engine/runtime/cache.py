@@ -56,3 +56,6 @@ class Runtime:
         self.live = LiveWorkflows(settings.workflow_cache_size)
         # Version id -> parsed model; a version's files never change once it exists.
         self.models_by_version: dict[int, object] = {}
+        # Set by the host (workflows/): dispatch(job_name, **ids) queues background work. It is
+        # called only after a commit; without it the periodic sweeps pick the work up.
+        self.dispatch = None

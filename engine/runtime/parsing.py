@@ -20,9 +20,10 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, VALIDATOR as SPIFF_VALIDATOR
+from SpiffWorkflow.spiff.parser.process import VALIDATOR as SPIFF_VALIDATOR
 
 from ..errors import ModelError
+from .service_tasks import SagsgangSpiffParser
 
 BPMN_SUFFIXES = (".bpmn", ".bpmn20.xml")
 DMN_NS_PREFIX = "http://www.omg.org/spec/DMN/"
@@ -146,7 +147,7 @@ def detect_dialect(files: Mapping[str, bytes]) -> str:
 def new_parser(dialect: str = "spiff", validate: bool = True):
     if dialect == "camunda":
         return CamundaParser(validator=BpmnValidator() if validate else None)
-    return SpiffBpmnParser(validator=SPIFF_VALIDATOR if validate else None)
+    return SagsgangSpiffParser(validator=SPIFF_VALIDATOR if validate else None)
 
 
 def load_forms(files: Mapping[str, bytes]) -> dict:

@@ -33,6 +33,7 @@ from ..runtime.parsing import ParsedModel
 from ..runtime.state import dump_state, load_state
 from . import gdpr
 from . import messages
+from . import service_jobs
 from .case_types import get_case_type, model_of
 from .journal import GENESIS, Journal
 
@@ -249,6 +250,7 @@ class LoadedCase:
             )).scalar_one()
             head.row_version = 1
         self._sync_tasks(snap, actor, actor_id, completed_task, now)
+        service_jobs.sync_jobs(self.uow, head.id, self.workflow, self.journal, actor)
         if thrown:
             messages.route_thrown(self.uow, head.id, head.number, thrown, actor, self.journal, deliver_message)
         if snap.message_waits or self.waits_before:
