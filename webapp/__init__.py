@@ -6,6 +6,7 @@ from flask import Flask
 from engine.context import EngineContext
 from engine.db import Database, configure_engine, engine_options
 from engine.settings import Settings
+from workflows.celery_app import celery_init_app
 
 from .errors import register_error_handlers
 from .extensions import db
@@ -47,6 +48,7 @@ def configure_extensions(app: Flask, settings: Settings, engine_context: EngineC
             engine = configure_engine(db.engine)
         context = EngineContext(settings, Database(engine=engine))
     app.extensions["sagsgang"] = context
+    celery_init_app(app, context)
     auth.register_oidc(app)
 
 

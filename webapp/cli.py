@@ -12,7 +12,11 @@ from engine.errors import SagsgangError
 from engine.services import retention
 from engine.services import cases, queries, setup
 from engine.services.journal import verify_journal
+from engine.schema import current_revision, head_revision, upgrade_schema
+from engine.services import incidents
 from engine.settings import Settings, SettingsError
+
+from workflows.ticker import Ticker
 
 from . import create_app
 
@@ -81,8 +85,16 @@ def serve(host: str, port: int, initialise: bool):
     app = create_app()
     if initialise:
         setup.initialise(app.extensions["sagsgang"])
+    settings = app.extensions["sagsgang"].settings
+    # Embedded: no beat and no worker, so a ticker thread runs the periodic sweeps in-process.
+    ticker = Ticker.for_app(app.extensions["celery"], settings.timer_interval).start() \
+        if settings.celery_eager else None
     click.echo(f"Sagsgang on http://{host}:{port}/  (demo users: admin, anna, bo, carl, dorte, erik; password 'demo')")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        if ticker is not None:
+            ticker.stop()
 
 
 @main.group()
@@ -228,6 +240,51 @@ def records_hold(obj: Context, number, reason, user):
 def records_release(obj: Context, number, user):
     with obj.engine.unit_of_work() as uow:
         _print(retention.release_legal_hold(uow, number, user))
+
+
+@main.group()
+def db():
+    """The database schema: Alembic migrations (migrations/)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@click.pass_obj
+def db_upgrade(obj: Context, revision: str):
+    """Migrate the database to the newest (or the given) revision."""
+    _print({"schema": upgrade_schema(obj.engine.database.engine, revision),
+            "revision": current_revision(obj.engine.database.engine)})
+
+
+@db.command("current")
+@click.pass_obj
+def db_current(obj: Context):
+    """Show the database's revision and the newest one the code has."""
+    _print({"revision": current_revision(obj.engine.database.engine), "head": head_revision()})
+
+
+@main.group()
+def incident():
+    """Incidents: background work that failed for good (a service task out of retries)."""
+
+
+@incident.command("list")
+@click.option("--user", default="admin", show_default=True)
+@click.option("--status", default="open", type=click.Choice(["open", "retrying", "resolved"]), show_default=True)
+@click.pass_obj
+def incident_list(obj: Context, user, status):
+    with obj.engine.unit_of_work(read_only=True) as uow:
+        _print(incidents.list_incidents(uow, user, status))
+
+
+@incident.command("retry")
+@click.argument("incident_id", type=int)
+@click.option("--user", default="admin", show_default=True)
+@click.pass_obj
+def incident_retry(obj: Context, incident_id, user):
+    """Queue the failed work again (a worker, or the next sweep, runs it)."""
+    with obj.engine.unit_of_work() as uow:
+        _print(incidents.retry_incident(uow, incident_id, user))
 
 
 if __name__ == "__main__":
