@@ -6,6 +6,7 @@ from sqlalchemy import DateTime
 
 from engine.db import UTCDateTime, make_engine
 from engine.models import Base
+from engine.models.search import include_name
 from engine.settings import Settings
 
 config = context.config
@@ -26,6 +27,7 @@ def run(connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
         compare_type=True,
         render_item=render_item,
+        include_name=include_name,  # the search index's dialect-specific full-text objects
     )
     with context.begin_transaction():
         context.run_migrations()

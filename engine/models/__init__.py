@@ -12,6 +12,7 @@ from .journal import JournalEvent
 from .messages import UndeliveredMessage
 from .notifications import Notification
 from .org import Group, Membership, RoleGrant, User
+from .search import SearchDocument
 from .tasks import CaseTask
 
 __all__ = [
@@ -20,7 +21,7 @@ __all__ = [
     "AccessLogEntry", "CaseParty", "GdprReview", "LegalHold",
     "Case", "CaseNumberSequence", "CaseTask", "CaseType", "CaseTypeSchedule", "CaseTypeVersion", "Group",
     "Incident", "JournalEvent", "Membership", "MessageSubscription", "ModelFile", "Notification",
-    "RoleGrant", "ServiceJob", "SweepCursor", "User",
+    "RoleGrant", "SearchDocument", "ServiceJob", "SweepCursor", "User",
     "create_schema", "drop_schema",
 ]
 

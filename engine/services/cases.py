@@ -31,6 +31,7 @@ from ..runtime import advance as runtime
 from ..runtime.gdpr import completed_review
 from ..runtime.parsing import ParsedModel
 from ..runtime.state import dump_state, load_state
+from ..search import index as search_index
 from . import gdpr
 from . import messages
 from . import service_jobs
@@ -206,6 +207,8 @@ class LoadedCase:
         self.title = self.grouping = ""
         # Paths of submitted fields that held a CPR number (engine.cpr); set by the action.
         self.cpr_fields: list[str] = []
+        # The form data the action submitted: indexed for search in this unit of work.
+        self.form_data: dict = {}
 
     @classmethod
     def load(cls, uow: UnitOfWork, head: CaseHead) -> "LoadedCase":
@@ -249,6 +252,9 @@ class LoadedCase:
                 opened_at=now, updated_at=now, row_version=1, journal_seq=0, journal_head=GENESIS,
             )).scalar_one()
             head.row_version = 1
+            search_index.add_case(conn, head.id, self.title, self.grouping, self.form_data)
+        elif self.form_data:
+            search_index.add_form_data(conn, head.id, self.form_data)
         self._sync_tasks(snap, actor, actor_id, completed_task, now)
         service_jobs.sync_jobs(self.uow, head.id, self.workflow, self.journal, actor)
         if thrown:
@@ -472,6 +478,7 @@ def open_case(uow: UnitOfWork, case_type_key: str, actor: str, title: str, group
     loaded.open_before = {}
     loaded.case_type_id, loaded.title, loaded.grouping = case_type_id, title, grouping
     loaded.cpr_fields = cpr.fields_with_cpr({"title": title, "grouping": grouping, **data})
+    loaded.form_data = data
     loaded.journal.append(actor, "case_opened", {
         "case_type": key, "version_id": version_id, "title": cpr.redact(title), "grouping": cpr.redact(grouping),
         "caseworker": worker, "fields": sorted(data)})
@@ -505,6 +512,7 @@ def complete_task(uow: UnitOfWork, task_id: str, actor: str, data: dict | None =
         validate_form(loaded.model.forms.get(row.form), data, row.form)
     runtime.complete_task(loaded.workflow, task, data, *loaded.limits)
     loaded.cpr_fields = cpr.fields_with_cpr(data)
+    loaded.form_data = data
     loaded.journal.append(actor, "task_completed", {"task": row.element_id, "name": row.name,
                                                     "task_id": str(task_id), "fields": sorted(data)})
     snap = loaded.save(actor, actor_id, completed_task=str(task_id))

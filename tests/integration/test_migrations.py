@@ -8,6 +8,7 @@ from sqlalchemy import inspect
 
 from engine.db import Database
 from engine.models import Base, create_schema
+from engine.models.search import include_name
 from engine.schema import current_revision, head_revision, upgrade_schema
 from tests.conftest import PostgresSchema
 
@@ -30,7 +31,7 @@ def empty_database(request, tmp_path, postgres_problem):
 
 def schema_differences(db: Database) -> list:
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name})
         return compare_metadata(context, Base.metadata)
 
 

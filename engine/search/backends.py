@@ -1,0 +1,135 @@
+"""The two full-text back ends behind one interface: a `Match` for a parsed query.
+
+A Match gives the service what it needs to build one SQL query whatever the dialect: the FROM
+source (search_documents joined to the dialect's index), the WHERE condition, a rank expression
+that sorts best first when ascending, and the highlighted title and snippet of a page of rows.
+
+Differences a user may notice (docs: README "Search"):
+- PostgreSQL stems Danish words (Snowball `danish`): "byggesager" finds "byggesagen", "ansøgninger"
+  finds "ansøgning". SQLite's FTS5 has no Danish stemmer: every word of three letters or more
+  matches as a prefix instead ("byggesag" finds "byggesagen", but "ansøgninger" does not find
+  "ansøgning"), and the unicode61 tokenizer folds diacritics ("Åbenrå" = "abenra"; ø and æ stay).
+- PostgreSQL drops Danish stop words ("og", "i", "på"); SQLite matches them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from sqlalchemy import bindparam, column, func, literal_column, select, table, text
+from sqlalchemy.orm import Session
+
+from ..models.search import SearchDocument
+from .text import MARK_END, MARK_START, Query
+
+SNIPPET_WORDS = 24
+
+
+@dataclass
+class Match:
+    source: object       # FROM: search_documents joined with the dialect's full-text index
+    condition: object    # WHERE: the row matches the query
+    rank: object         # ORDER BY rank ascending puts the best match first
+    backend: "Backend"
+    query: Query
+
+    def highlights(self, session: Session, ids: list[int]) -> dict[int, tuple[str, str]]:
+        """id -> (title, snippet) as HTML: text escaped, matches in <mark>."""
+        if not ids:
+            return {}
+        return {row_id: (marked(title or ""), marked(snippet or ""))
+                for row_id, title, snippet in self.backend.highlight_rows(session, self, ids)}
+
+
+def marked(raw: str) -> str:
+    return escape(raw, quote=False).replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
+
+
+class Backend:
+    name = ""
+
+    def match(self, query: Query) -> Match:
+        raise NotImplementedError
+
+    def highlight_rows(self, session: Session, match: Match, ids: list[int]):
+        raise NotImplementedError
+
+
+_FTS = table("search_fts", column("rowid"))
+_FTS_NAME = literal_column("search_fts")
+
+
+class SqliteBackend(Backend):
+    """FTS5 with BM25 ranking: title weighs 10, grouping 4, body 1."""
+
+    name = "sqlite-fts5"
+
+    def match(self, query: Query) -> Match:
+        expression = fts5_expression(query)
+        source = _FTS.join(SearchDocument, SearchDocument.id == _FTS.c.rowid)
+        condition = _FTS_NAME.op("MATCH")(bindparam("fts_query", expression))
+        rank = func.bm25(_FTS_NAME, 10.0, 4.0, 1.0)
+        return Match(source, condition, rank, self, query)
+
+    def highlight_rows(self, session: Session, match: Match, ids: list[int]):
+        statement = text(
+            "SELECT rowid, highlight(search_fts, 0, :a, :b), "
+            f"snippet(search_fts, 2, :a, :b, '…', {SNIPPET_WORDS}) "
+            "FROM search_fts WHERE search_fts MATCH :q AND rowid IN :ids"
+        ).bindparams(bindparam("ids", expanding=True))
+        return session.execute(statement, {"a": MARK_START, "b": MARK_END, "q": fts5_expression(match.query),
+                                           "ids": ids}).all()
+
+
+def fts5_expression(query: Query) -> str:
+    """An FTS5 MATCH expression from parsed words only (never the user's raw syntax).
+
+    Words of three letters or more match as prefixes: the nearest FTS5 has to stemming.
+    """
+    def term(words: tuple[str, ...]) -> str:
+        phrase = '"' + " ".join(words) + '"'
+        return phrase + "*" if len(words[-1]) >= 3 else phrase
+
+    expression = " AND ".join(term(words) for words in query.terms)
+    for words in query.excluded:
+        expression = f"({expression}) NOT {term(words)}"
+    return expression
+
+
+_TSV = literal_column("search_documents.tsv")
+
+
+class PostgresBackend(Backend):
+    """tsvector with the `danish` configuration; ts_rank with weights title A, grouping B, body D."""
+
+    name = "postgresql-danish"
+
+    def match(self, query: Query) -> Match:
+        tsquery = func.websearch_to_tsquery(literal_column("'danish'"), bindparam("ts_query", websearch_text(query)))
+        return Match(SearchDocument.__table__, _TSV.op("@@")(tsquery), -func.ts_rank(_TSV, tsquery), self, query)
+
+    def highlight_rows(self, session: Session, match: Match, ids: list[int]):
+        options_title = f'HighlightAll=true, StartSel={MARK_START}, StopSel={MARK_END}'
+        options_body = (f'MaxFragments=2, MaxWords={SNIPPET_WORDS}, MinWords=8, StartSel={MARK_START}, '
+                        f'StopSel={MARK_END}, FragmentDelimiter=" … "')
+        query = func.websearch_to_tsquery(literal_column("'danish'"), websearch_text(match.query))
+        statement = (select(SearchDocument.id,
+                            func.ts_headline(literal_column("'danish'"), SearchDocument.title, query, options_title),
+                            func.ts_headline(literal_column("'danish'"), SearchDocument.body, query, options_body))
+                     .where(SearchDocument.id.in_(ids)))
+        return session.execute(statement).all()
+
+
+def websearch_text(query: Query) -> str:
+    """websearch_to_tsquery's input, rebuilt from parsed words: "phrases" and -excluded terms."""
+    def term(words: tuple[str, ...]) -> str:
+        return words[0] if len(words) == 1 else '"' + " ".join(words) + '"'
+
+    return " ".join([term(w) for w in query.terms] + ["-" + term(w) for w in query.excluded])
+
+
+BACKENDS = {"sqlite": SqliteBackend(), "postgresql": PostgresBackend()}
+
+
+def backend_for(session: Session) -> Backend:
+    return BACKENDS[session.get_bind().dialect.name]

@@ -1,0 +1,131 @@
+"""Write the search index inside the unit of work that changes what it indexes.
+
+Called with the unit of work's connection, so the index commits (or rolls back) with the change:
+a case is findable the moment its opening commits, and a rolled-back completion leaves no text
+behind. Each function is one or two prepared statements; the dialect's triggers
+(engine/models/search.py) keep the full-text index in step with the rows.
+
+Only submitted form data is indexed (the start form, each completed task's form): values that
+scripts compute inside the workflow are not, since reading them would mean walking the whole
+workflow state at every step.
+"""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.engine import Connection
+
+from ..db import utcnow
+from ..models.search import SearchDocument
+from .text import body_of, clean, form_fields
+
+_BY_KEY = select(SearchDocument.id, SearchDocument.fields).where(SearchDocument.key == bindparam("key"))
+_INSERT = insert(SearchDocument)
+_UPDATE = update(SearchDocument).where(SearchDocument.id == bindparam("b_id"))
+_DELETE_KEY = delete(SearchDocument).where(SearchDocument.key == bindparam("key"))
+_DELETE_CASE = delete(SearchDocument).where(SearchDocument.case_id == bindparam("case_id"),
+                                            SearchDocument.kind.in_(("case", "document")))
+_TOP_KEY = re.compile(r"[.\[]")
+
+
+def case_key(case_id: int) -> str:
+    return f"case:{case_id}"
+
+
+def document_key(document_id: int) -> str:
+    return f"document:{document_id}"
+
+
+def agenda_item_key(item_id: int) -> str:
+    return f"agenda_item:{item_id}"
+
+
+def add_case(conn: Connection, case_id: int, title: str, grouping: str, data: dict | None) -> None:
+    """Index a case being opened: its title, grouping and start form data."""
+    fields = form_fields(data or {})
+    conn.execute(_INSERT, {"key": case_key(case_id), "kind": "case", "case_id": case_id, "committee": "",
+                           "title": clean(title), "grouping": clean(grouping), "body": body_of(fields),
+                           "fields": fields, "updated_at": utcnow()})
+
+
+def add_form_data(conn: Connection, case_id: int, data: dict | None) -> bool:
+    """Merge a completed task's form data into its case's row; returns whether the row changed.
+
+    A field submitted again replaces what it said before (everything under the same top-level
+    field), so a corrected value is found by its new text only. Data without text (a checkbox,
+    an empty field that had no text before) costs one read and no write; no data costs nothing.
+    """
+    if not data:
+        return False
+    submitted = set(data)
+    fields = form_fields(data)
+    row = conn.execute(_BY_KEY, {"key": case_key(case_id)}).first()
+    if row is None:  # a case from before the index existed: service.catch_up indexes it whole
+        return False
+    old = row.fields or {}
+    merged = {path: text for path, text in old.items() if _TOP_KEY.split(path, 1)[0] not in submitted}
+    merged.update(fields)
+    if merged == old:
+        return False
+    conn.execute(_UPDATE, {"b_id": row.id, "fields": merged, "body": body_of(merged), "updated_at": utcnow()})
+    return True
+
+
+def set_case_heading(conn: Connection, case_id: int, title: str, grouping: str) -> None:
+    """A case's title or grouping changed."""
+    row = conn.execute(_BY_KEY, {"key": case_key(case_id)}).first()
+    if row is not None:
+        conn.execute(_UPDATE, {"b_id": row.id, "title": clean(title), "grouping": clean(grouping),
+                               "updated_at": utcnow()})
+
+
+def index_document(conn: Connection, document_id: int, case_id: int, title: str, text: str) -> None:
+    """Index (or re-index) a case's document by its title and extracted text (text.extract_text)."""
+    _upsert(conn, document_key(document_id), {"kind": "document", "case_id": case_id, "committee": "",
+                                              "title": clean(title)[:300], "body": clean(text)})
+
+
+def index_agenda_item(conn: Connection, item_id: int, title: str, open_text: str, closed_text: str = "",
+                      committee: str = "", closed: bool = False, case_id: int | None = None) -> None:
+    """Index an agenda item as it stands in `committee` (its key) now; call again when it moves on.
+
+    Open text is found by everyone; `closed_text` (closed sections) only by the committee's members,
+    and all of a closed item (`closed`), title included.
+    """
+    public_key, closed_key = agenda_item_key(item_id), agenda_item_key(item_id) + ":closed"
+    row = {"kind": "agenda_item", "case_id": case_id, "title": clean(title)[:300]}
+    if closed:
+        forget(conn, public_key)
+        _upsert(conn, closed_key, dict(row, committee=committee, body=clean(open_text + "\n" + closed_text)))
+        return
+    _upsert(conn, public_key, dict(row, committee="", body=clean(open_text)))
+    if closed_text.strip():
+        _upsert(conn, closed_key, dict(row, committee=committee, body=clean(closed_text)))
+    else:
+        forget(conn, closed_key)
+
+
+def forget_agenda_item(conn: Connection, item_id: int) -> None:
+    forget(conn, agenda_item_key(item_id))
+    forget(conn, agenda_item_key(item_id) + ":closed")
+
+
+def forget(conn: Connection, key: str) -> None:
+    """Take one indexed thing out of the index (a document removed, an agenda item withdrawn)."""
+    conn.execute(_DELETE_KEY, {"key": key})
+
+
+def forget_case(conn: Connection, case_id: int) -> int:
+    """Take a deleted case and its documents out of the index (engine.services.retention deletes
+    every row with its case_id anyway; this is for the catch-up sweep)."""
+    return conn.execute(_DELETE_CASE, {"case_id": case_id}).rowcount
+
+
+def _upsert(conn: Connection, key: str, values: dict) -> None:
+    values = dict(values, grouping=values.get("grouping", ""), updated_at=utcnow())
+    row = conn.execute(_BY_KEY, {"key": key}).first()
+    if row is None:
+        conn.execute(_INSERT, dict(values, key=key, fields={}))
+    else:
+        conn.execute(_UPDATE, dict(values, b_id=row.id))

@@ -1,0 +1,239 @@
+"""Search: what a user may see, matching their words, ranked and paged, with highlighted snippets.
+
+Permissions are part of the SQL (`visible_condition`), never a filter over a fetched page, so
+the total and every page count only what the user may see. The rule is can_see_case's
+(engine/permissions.py), written as a condition over many cases at once; a test holds the two
+together for every demo user and case. Closed agenda items are found only by their committee.
+
+Every result page that shows cases is written to the access log (the cases on the page, not the
+words searched for: those can name a person).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, exists, false, func, not_, or_, select
+from sqlalchemy.orm import Session
+
+from .. import permissions
+from ..db import UnitOfWork
+from ..errors import InvalidInput, NotAllowed
+from ..localtime import parse_date, start_of_day
+from ..models import Case, CaseTask, CaseType, Committee, CommitteeMember, User
+from ..models.search import SEARCH_KINDS, SearchDocument
+from ..runtime.state import load_state
+from ..services.access_log import log_access
+from ..services.cases import model_for_version
+from . import index
+from .backends import backend_for
+from .text import parse_query
+
+MAX_LIMIT = 100
+STATUSES = ("open", "closed")
+
+
+def search(uow: UnitOfWork, actor: str, q: str, *, case_type: str | None = None, kle_number: str | None = None,
+           grouping: str | None = None, status: str | None = None, caseworker: str | None = None,
+           opened_from=None, opened_to=None, closed_from=None, closed_to=None, kinds=None,
+           limit: int = 20, offset: int = 0, purpose: str | None = None) -> dict:
+    """One page of hits, best first: {"total", "limit", "offset", "backend", "items": [...]}.
+
+    Each item: kind (case, document, agenda_item), ref (its index key), title and snippet as HTML
+    (escaped, matches in <mark>), rank, and the case it belongs to (None for an agenda item without
+    a case). Filters apply to that case; dates are Danish calendar days, both ends included.
+    """
+    session = uow.session
+    user_id = _active_user_id(session, actor)
+    query = parse_query(q)
+    limit, offset = _bounds(limit, offset)
+    match = backend_for(session).match(query)
+    where = [match.condition, visible_condition(session, user_id),
+             *_filters(session, case_type, kle_number, grouping, status, caseworker,
+                       opened_from, opened_to, closed_from, closed_to, kinds)]
+    source = match.source.outerjoin(Case, Case.id == SearchDocument.case_id)
+    total = session.execute(select(func.count()).select_from(source).where(*where)).scalar_one()
+    page = session.execute(
+        select(SearchDocument.id, match.rank.label("rank")).select_from(source).where(*where)
+        .order_by(match.rank, SearchDocument.id.desc()).limit(limit).offset(offset)).all()
+    items = _items(session, match, page)
+    case_ids = sorted({item["case_id"] for item in items if item["case_id"] is not None})
+    if case_ids:
+        log_access(session, user_id, "search", purpose, case_ids, detail={"hits": total})
+    for item in items:
+        del item["case_id"]
+    return {"total": total, "limit": limit, "offset": offset, "backend": match.backend.name, "items": items}
+
+
+def visible_condition(session: Session, user_id: int):
+    """SQL over search_documents (outer-joined with cases) that is true where `user_id` may see the row.
+
+    Case rows and documents: engine.permissions.can_see_case (the caseworker, anyone a task of the
+    case is or was for, a substitute of such a person, the case type's owner group, administrators).
+    Agenda items: open text is public; a closed item, or the closed sections of an open one, only
+    for the members (chair and secretaries included) of the committee that has it.
+    Deleted cases are never found.
+    """
+    committees = list(session.scalars(select(Committee.key).join(CommitteeMember, CommitteeMember.committee_id
+                                                                 == Committee.id)
+                                      .where(CommitteeMember.user_id == user_id)))
+    agenda = and_(SearchDocument.kind == "agenda_item",
+                  or_(SearchDocument.committee == "", SearchDocument.committee.in_(committees)))
+    not_deleted = or_(SearchDocument.case_id.is_(None), Case.status != "deleted")
+    return and_(not_deleted, or_(agenda, and_(SearchDocument.kind != "agenda_item",
+                                              visible_cases_condition(session, user_id))))
+
+
+def visible_cases_condition(session: Session, user_id: int):
+    """can_see_case as SQL over `cases` (true for every case of an administrator)."""
+    if permissions.is_administrator_id(session, user_id):
+        return Case.id.is_not(None)
+    groups = sorted(permissions.group_ids_of(session, user_id))
+    holders = [user_id, *permissions.substituted_user_ids(session, user_id)]
+    owned_types = list(session.scalars(select(CaseType.id).where(CaseType.owner_group_id.in_(groups)))) \
+        if groups else []
+    task_for_user = or_(CaseTask.assignee_id.in_(holders), CaseTask.completed_by_id == user_id,
+                        CaseTask.owner_id == user_id,
+                        CaseTask.candidate_group_id.in_(groups) if groups else false())
+    return or_(Case.caseworker_id == user_id,
+               Case.case_type_id.in_(owned_types) if owned_types else false(),
+               exists(select(CaseTask.id).where(CaseTask.case_id == Case.id, task_for_user)))
+
+
+def _active_user_id(session: Session, actor: str) -> int:
+    row = session.execute(select(User.id, User.is_active).where(User.username == actor)).first()
+    if row is None:
+        raise InvalidInput(f"unknown user '{actor}'", field="username")
+    if not row.is_active:
+        raise NotAllowed(f"user '{actor}' is deactivated")
+    return row.id
+
+
+def _bounds(limit, offset) -> tuple[int, int]:
+    try:
+        limit, offset = int(limit), int(offset)
+    except (TypeError, ValueError):
+        raise InvalidInput("limit and offset are whole numbers", field="limit") from None
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit is from 1 to {MAX_LIMIT}", field="limit")
+    if not 0 <= offset <= 10_000:
+        raise InvalidInput("offset is from 0 to 10000", field="offset")
+    return limit, offset
+
+
+def _filters(session: Session, case_type, kle_number, grouping, status, caseworker,
+             opened_from, opened_to, closed_from, closed_to, kinds) -> list:
+    where = []
+    if case_type:
+        type_id = session.scalar(select(CaseType.id).where(CaseType.key == case_type))
+        if type_id is None:
+            raise InvalidInput(f"unknown case type '{case_type}'", field="case_type")
+        where.append(Case.case_type_id == type_id)
+    if kle_number:
+        # KLE numbers nest: "02.34" finds cases of 02.34.00, 02.34.02, ...
+        kle_number = kle_number.strip().rstrip(".")
+        where.append(Case.case_type_id.in_(select(CaseType.id).where(
+            or_(CaseType.kle_number == kle_number, CaseType.kle_number.startswith(kle_number + ".", autoescape=True)))))
+    if grouping:
+        where.append(Case.grouping == grouping.strip())
+    if status:
+        if status not in STATUSES:
+            raise InvalidInput(f"status is one of {', '.join(STATUSES)}", field="status")
+        where.append(Case.status == status)
+    if caseworker:
+        worker_id = session.scalar(select(User.id).where(User.username == caseworker))
+        if worker_id is None:
+            raise InvalidInput(f"unknown user '{caseworker}'", field="caseworker")
+        where.append(Case.caseworker_id == worker_id)
+    where += _date_range(Case.opened_at, opened_from, opened_to, "opened")
+    where += _date_range(Case.closed_at, closed_from, closed_to, "closed")
+    if kinds:
+        kinds = [kinds] if isinstance(kinds, str) else list(kinds)
+        unknown = [k for k in kinds if k not in SEARCH_KINDS]
+        if unknown:
+            raise InvalidInput(f"kind is one of {', '.join(SEARCH_KINDS)}, not {unknown[0]!r}", field="kind")
+        where.append(SearchDocument.kind.in_(kinds))
+    return where
+
+
+def _date_range(column, start, end, name: str) -> list:
+    where = []
+    first = _day(start, f"{name}_from")
+    last = _day(end, f"{name}_to")
+    if first and last and last < first:
+        raise InvalidInput(f"{name}_to is before {name}_from", field=f"{name}_to")
+    if first:
+        where.append(column >= start_of_day(first))
+    if last:
+        where.append(column < start_of_day(last + timedelta(days=1)))
+    return where
+
+
+def _day(value, field: str) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return parse_date(value, field)
+
+
+_DETAILS = (select(SearchDocument.id, SearchDocument.key, SearchDocument.kind, SearchDocument.case_id,
+                   SearchDocument.title, Case.number, Case.title.label("case_title"), Case.status, Case.grouping,
+                   Case.opened_at, Case.closed_at, CaseType.key.label("case_type"),
+                   User.username.label("caseworker"))
+            .select_from(SearchDocument).outerjoin(Case, Case.id == SearchDocument.case_id)
+            .outerjoin(CaseType, CaseType.id == Case.case_type_id).outerjoin(User, User.id == Case.caseworker_id))
+
+
+def _items(session: Session, match, page) -> list[dict]:
+    ids = [row.id for row in page]
+    if not ids:
+        return []
+    details = {row.id: row for row in session.execute(_DETAILS.where(SearchDocument.id.in_(ids)))}
+    marks = match.highlights(session, ids)
+    items = []
+    for row_id, rank in page:
+        row = details[row_id]
+        title_html, snippet_html = marks.get(row_id, ("", ""))
+        case = None
+        if row.case_id is not None:
+            case = {"number": row.number, "title": row.case_title, "case_type": row.case_type, "status": row.status,
+                    "grouping": row.grouping, "caseworker": row.caseworker, "opened_at": row.opened_at.isoformat(),
+                    "closed_at": row.closed_at.isoformat() if row.closed_at else None}
+        items.append({"kind": row.kind, "ref": row.key, "title": row.title, "title_html": title_html,
+                      "snippet_html": snippet_html, "rank": round(abs(float(rank or 0)), 6), "case": case,
+                      "case_id": row.case_id})
+    return items
+
+
+# --- keeping the index whole -------------------------------------------------------------------------
+
+def catch_up(uow: UnitOfWork, limit: int = 200) -> dict:
+    """Index cases that have no index row (made before search existed) and drop deleted cases' rows.
+
+    The index is written in the same unit of work as every change, so in a running installation
+    this finds nothing; after an upgrade it works through the old cases, `limit` at a time (the
+    worker task `sagsgang.search_catch_up` runs it until it returns indexed == 0).
+    """
+    session = uow.session
+    conn = session.connection()
+    missing = session.execute(
+        select(Case.id, Case.title, Case.grouping, Case.version_id, Case.state)
+        .where(Case.status != "deleted", Case.state.is_not(None),
+               not_(exists(select(SearchDocument.id).where(SearchDocument.case_id == Case.id,
+                                                           SearchDocument.kind == "case"))))
+        .order_by(Case.id).limit(limit)).all()
+    for row in missing:
+        workflow = load_state(row.state, model_for_version(uow, row.version_id), uow.runtime.script_engine)
+        task = workflow.last_task
+        data = dict(task.data if task is not None else workflow.data)
+        for reserved in ("case", "caseworker"):
+            data.pop(reserved, None)
+        index.add_case(conn, row.id, row.title, row.grouping, data)
+    deleted = [case_id for (case_id,) in session.execute(
+        select(SearchDocument.case_id).join(Case, Case.id == SearchDocument.case_id)
+        .where(Case.status == "deleted").distinct().limit(limit))]
+    forgotten = sum(index.forget_case(conn, case_id) for case_id in deleted)
+    uow.commit()
+    return {"indexed": len(missing), "forgotten": forgotten}

@@ -1,0 +1,152 @@
+"""Text for the index: form data flattened, files read (PDF, Word, plain text), queries parsed.
+
+CPR numbers are replaced by [CPR] before anything reaches the index: the index is a copy of the
+case's text, and the number itself is never copied (engine/cpr.py). People are found by CPR
+through their party records (a keyed hash), not through search.
+"""
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+
+from .. import cpr
+from ..errors import InvalidInput
+
+# Characters per index row. PostgreSQL refuses a tsvector over 1 MB; a document's first 200,000
+# characters (some 60 pages) are what a person searches for in practice.
+MAX_BODY = 200_000
+MAX_QUERY = 500
+MAX_TERMS = 16
+
+PDF_TYPES = {"application/pdf"}
+DOCX_TYPES = {"application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+TEXT_SUFFIXES = (".txt", ".text", ".md", ".csv", ".eml")
+
+
+def form_fields(data, path: str = "") -> dict[str, str]:
+    """Field path -> text of every text or number value in nested form data (booleans say nothing)."""
+    found: dict[str, str] = {}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found.update(form_fields(value, f"{path}.{key}" if path else str(key)))
+    elif isinstance(data, (list, tuple)):
+        for index, value in enumerate(data):
+            found.update(form_fields(value, f"{path}[{index}]"))
+    elif isinstance(data, str):
+        if data.strip():
+            found[path] = clean(data.strip())
+    elif isinstance(data, (int, float)) and not isinstance(data, bool):
+        # A number field loses a CPR number's leading zero: 0101901234 arrives as 101901234.
+        looks_like_cpr = isinstance(data, int) and 100_000_000 <= data <= 9_999_999_999 and \
+            cpr.contains_cpr(f"{data:010d}")
+        found[path] = "[CPR]" if looks_like_cpr else str(data)
+    return found
+
+
+def body_of(fields: dict[str, str]) -> str:
+    return clip("\n".join(fields.values()))
+
+
+def clip(text: str) -> str:
+    return text[:MAX_BODY]
+
+
+# Snippets mark matches with these two private-use characters (then turn them into <mark>), so
+# they are taken out of indexed text first.
+MARK_START, MARK_END = "\ue000", "\ue001"
+_UNWANTED = str.maketrans({"\x00": " ", MARK_START: " ", MARK_END: " "})
+
+
+def clean(text: str) -> str:
+    """Text fit for the index: CPR numbers redacted, NUL bytes and marks gone, at most MAX_BODY characters."""
+    return clip(cpr.redact(text.translate(_UNWANTED)))
+
+
+def document_kind(filename: str, content_type: str) -> str | None:
+    name, content_type = (filename or "").lower(), (content_type or "").split(";")[0].strip().lower()
+    if content_type in PDF_TYPES or name.endswith(".pdf"):
+        return "pdf"
+    if content_type in DOCX_TYPES or name.endswith(".docx"):
+        return "docx"
+    if content_type.startswith("text/") or name.endswith(TEXT_SUFFIXES):
+        return "text"
+    return None
+
+
+def extract_text(content: bytes, filename: str = "", content_type: str = "") -> str:
+    """The text of a PDF, Word (.docx) or plain-text file; '' for kinds we cannot read (images).
+
+    A file that claims to be a PDF or .docx but cannot be read is an error naming the file.
+    """
+    kind = document_kind(filename, content_type)
+    try:
+        if kind == "pdf":
+            from pypdf import PdfReader  # noqa: PLC0415 - loaded on first use: 0.4 s at every start otherwise
+            reader = PdfReader(io.BytesIO(content))
+            return clean("\n".join(page.extract_text() or "" for page in reader.pages))
+        if kind == "docx":
+            import docx  # noqa: PLC0415 - python-docx, loaded on first use like pypdf
+            document = docx.Document(io.BytesIO(content))
+            parts = [p.text for p in document.paragraphs]
+            for table in document.tables:
+                parts.extend(cell.text for row in table.rows for cell in row.cells)
+            return clean("\n".join(parts))
+        if kind == "text":
+            return clean(_decode(content))
+    except InvalidInput:
+        raise
+    except Exception as err:  # noqa: BLE001 - each reader raises its own kinds on a broken file
+        raise InvalidInput(f"cannot read the text of {filename or 'the file'} ({kind}): {err}",
+                           field="file") from err
+    return ""
+
+
+def _decode(content: bytes) -> str:
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return content.decode("cp1252", errors="replace")  # older Danish Windows files
+
+
+# --- queries ---------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(r'(-?)"([^"]*)"?|(-?)(\S+)')
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Query:
+    """What the user typed: words and "quoted phrases" that must all occur, -excluded ones.
+
+    A term is a tuple of words: one word, or a phrase (also what "3-2" or "e-mail" become).
+    """
+
+    terms: tuple[tuple[str, ...], ...]
+    excluded: tuple[tuple[str, ...], ...] = ()
+
+    def words(self) -> list[str]:
+        return [word for term in self.terms for word in term]
+
+
+def parse_query(text: str | None, field: str = "q") -> Query:
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInput("write at least one word to search for", field=field)
+    if len(text) > MAX_QUERY:
+        raise InvalidInput(f"a search is at most {MAX_QUERY} characters", field=field)
+    if cpr.contains_cpr(text):
+        raise InvalidInput("search does not find CPR numbers (the index never holds them); find a person's "
+                           "cases through their party records", field=field)
+    terms, excluded = [], []
+    for match in _TOKEN.finditer(text):
+        negative = bool(match.group(1) or match.group(3))
+        words = tuple(w.lower() for w in _WORD.findall(match.group(2) if match.group(2) is not None
+                                                      else match.group(4)))
+        if not words:
+            continue
+        (excluded if negative else terms).append(words)
+    if not terms:
+        raise InvalidInput("write at least one word to search for (not only words to leave out)", field=field)
+    if len(terms) + len(excluded) > MAX_TERMS:
+        raise InvalidInput(f"a search has at most {MAX_TERMS} words or phrases", field=field)
+    return Query(tuple(terms), tuple(excluded))
