@@ -15,6 +15,7 @@ from engine.models import WebhookDelivery, WebhookSubscription
 from engine.services import webhooks
 from tests.integration.gdpr_helpers import complete, open_rework, run_to_closed
 from tests.models import install_rework
+from webapp import create_app
 
 SECRET = "s3cret-s3cret-s3cret"
 
@@ -167,3 +168,16 @@ def test_a_new_subscription_does_not_replay_old_history(ctx, receiver):
     open_rework(ctx)
     subscribe(ctx, receiver.url, ["case.opened"])
     assert sweep(ctx, utcnow() + timedelta(minutes=5)) == 0
+
+
+def test_the_worker_tasks_queue_and_deliver(ctx, receiver):
+    """The Celery tasks beat sends (here run in the app's worker context, as a worker would)."""
+    app = create_app(engine_context=ctx)
+    celery = app.extensions["celery"]
+    install_rework(ctx)
+    subscribe(ctx, receiver.url, ["case.opened"])
+    open_rework(ctx)
+    assert celery.tasks["sagsgang.queue_webhooks"].apply().get() == 1
+    assert celery.tasks["sagsgang.deliver_webhooks"].apply().get()["delivered"] == 1
+    assert celery.tasks["sagsgang.search_catch_up"].apply().get() == {"indexed": 0, "forgotten": 0}
+    assert len(receiver.received) == 1
