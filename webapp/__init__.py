@@ -8,13 +8,12 @@ from engine.db import Database, configure_engine, engine_options
 from engine.settings import Settings
 from workflows.celery_app import celery_init_app
 
-from .api import configure_api
 from .errors import register_error_handlers
 from .extensions import db
 from .i18n import configure_i18n
 from .markdown import render_markdown
 from .security import configure_security
-from .ui import agenda, agenda_public, auth, cases, health, home, records, tasks
+from .ui import agenda, agenda_public, auth, cases, health, home, modeler, records, tasks
 
 
 def create_app(settings: Settings | None = None, engine_context: EngineContext | None = None) -> Flask:
@@ -27,7 +26,6 @@ def create_app(settings: Settings | None = None, engine_context: EngineContext |
     configure_i18n(app)
     configure_templates(app)
     register_blueprints(app)
-    configure_api(app)
     register_error_handlers(app)
     return app
 
@@ -69,6 +67,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(agenda.bp)
     app.register_blueprint(agenda_public.bp)
     app.register_blueprint(records.bp)
+    app.register_blueprint(modeler.bp)
 
 
 def engine_context(app: Flask) -> EngineContext:

@@ -5,19 +5,20 @@ import ast
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from .findings import N_
 from .model import BPMN_NS, SPIFF_NS, Container, bpmn, local, text_of
 
 S = f"{{{SPIFF_NS}}}"
 B = f"{{{BPMN_NS}}}"
 # Task properties that hold an ISO 8601 duration or an expression (engine/services/cases.py: due_date).
 DURATION_PROPERTIES = ("dueIn", "followUpIn")
-TIMER_KINDS = {"timeDate": "timer date", "timeDuration": "timer duration", "timeCycle": "timer cycle"}
+TIMER_KINDS = {"timeDate": N_("timer date"), "timeDuration": N_("timer duration"), "timeCycle": N_("timer cycle")}
 
 
 @dataclass(frozen=True)
 class Source:
     element: str       # the BPMN id the code belongs to (a task, a flow, an event)
-    what: str          # a few words for the owner: "condition", "script", "timer"
+    what: str          # a few words for the owner: "condition", "script", "timer duration"
     code: str
     mode: str          # 'eval' or 'exec'
 
@@ -35,15 +36,15 @@ def sources(container: Container) -> Iterator[Source]:
     for flow_id, flow in container.flows.items():
         for condition in bpmn(flow, "conditionExpression"):
             if text_of(condition):
-                yield Source(flow_id, "condition", text_of(condition), "eval")
+                yield Source(flow_id, N_("condition"), text_of(condition), "eval")
     for node_id, node in container.nodes.items():
         name = local(node)
         if name == "scriptTask":
             for script in bpmn(node, "script"):
                 if text_of(script):
-                    yield Source(node_id, "script", script.text, "exec")
+                    yield Source(node_id, N_("script"), script.text, "exec")
         for extensions in bpmn(node, "extensionElements"):
-            for tag, what in (("preScript", "pre-script"), ("postScript", "post-script")):
+            for tag, what in (("preScript", N_("pre-script")), ("postScript", N_("post-script"))):
                 for script in extensions.findall(f"{S}{tag}"):
                     if text_of(script):
                         yield Source(node_id, what, script.text, "exec")
@@ -63,24 +64,24 @@ def sources(container: Container) -> Iterator[Source]:
         for definition in bpmn(node, "conditionalEventDefinition"):
             for condition in bpmn(definition, "condition"):
                 if text_of(condition):
-                    yield Source(node_id, "event condition", text_of(condition), "eval")
+                    yield Source(node_id, N_("event condition"), text_of(condition), "eval")
         for definition in bpmn(node, "messageEventDefinition"):
             for payload in definition.iter(f"{S}messagePayload"):
                 if text_of(payload):
-                    yield Source(node_id, "message payload", text_of(payload), "eval")
+                    yield Source(node_id, N_("message payload"), text_of(payload), "eval")
             for correlation in definition.iter(f"{S}processVariableCorrelation"):
                 for expression in correlation.findall(f"{S}expression"):
                     if text_of(expression):
-                        yield Source(node_id, "correlation", text_of(expression), "eval")
+                        yield Source(node_id, N_("correlation"), text_of(expression), "eval")
         for loop in bpmn(node, "multiInstanceLoopCharacteristics"):
-            for tag, what in (("loopCardinality", "loop cardinality"), ("completionCondition", "completion condition")):
+            for tag, what in (("loopCardinality", N_("loop cardinality")), ("completionCondition", N_("completion condition"))):
                 for child in bpmn(loop, tag):
                     if text_of(child):
                         yield Source(node_id, what, text_of(child), "eval")
         for loop in bpmn(node, "standardLoopCharacteristics"):
             for child in bpmn(loop, "loopCondition"):
                 if text_of(child):
-                    yield Source(node_id, "loop condition", text_of(child), "eval")
+                    yield Source(node_id, N_("loop condition"), text_of(child), "eval")
 
 
 def names_set(code: str, mode: str) -> set[str]:

@@ -20,6 +20,7 @@ from ..db import UnitOfWork, utcnow
 from ..errors import Conflict, InvalidInput, ModelError, NotFound
 from ..lint import ERROR, WARNING, Finding, lint_model
 from ..lint.diff import compare_models
+from ..lint.model import build_index
 from ..models import Case, CaseType, CaseTypeVersion, Group, ModelFile, User
 from ..models.case_types import LintAcknowledgement
 from ..models.case_types import PERSONAL_DATA_CATEGORIES
@@ -471,6 +472,16 @@ def version_detail(uow: UnitOfWork, key: str, number: int, actor: str) -> dict:
                     for n, c in sorted(files.items())]
     row["lint"] = _report(_lint(session, case_type, version, files), _acknowledged(session, version))
     row["case_type"] = {"key": case_type.key, "name": case_type.name, "lanes": dict(case_type.lanes or {})}
+    index = build_index(files)
+    try:
+        row["main_file"] = main_bpmn_file(files, version.process_id)[0]
+    except NotFound:
+        row["main_file"] = None
+    # What the modeler's properties panel offers: building blocks to call, decisions, forms.
+    row["building_blocks"] = sorted(p for p in index.processes if p != version.process_id)
+    row["decisions"] = sorted(index.decisions)
+    row["forms"] = sorted({n.rsplit("/", 1)[-1] for n in files if file_kind(n) == "form"})
+    row["groups"] = sorted(_group_keys(session))
     return row
 
 

@@ -167,6 +167,14 @@ def end_test_run(uow: UnitOfWork, run_id: int, actor: str) -> None:
     uow.commit()
 
 
+def _tasks(workflow, mask: int) -> list:
+    """Tasks of the workflow and its subprocesses in `mask`."""
+    found = [t for t in workflow.tasks.values() if t.state & mask]
+    for sub in workflow.subprocesses.values():
+        found.extend(t for t in sub.tasks.values() if t.state & mask)
+    return found
+
+
 def _waiting(workflow, task_id: str):
     try:
         task = workflow.get_task_from_id(UUID(str(task_id)))
@@ -209,7 +217,7 @@ def _view(uow: UnitOfWork, run: ModelTestRun, case_type: CaseType, version: Case
                       "due_in": task.properties.get("dueIn", "")})
     waiting = []
     messages = {w["task_id"]: w for w in snap.message_waits}
-    for task in runtime.tasks_in_state(workflow, TaskState.WAITING):
+    for task in _tasks(workflow, TaskState.WAITING):
         definition = getattr(task.task_spec, "event_definition", None)
         kinds = [d for d in getattr(definition, "event_definitions", None) or [definition] if d is not None]
         timer = any(isinstance(d, TimerEventDefinition) for d in kinds)
@@ -220,7 +228,7 @@ def _view(uow: UnitOfWork, run: ModelTestRun, case_type: CaseType, version: Case
                             "kind": "timer" if timer else "message",
                             "message": message["message_name"] if message else None,
                             "due": runtime._timer_due(task).isoformat() if timer and runtime._timer_due(task) else None})
-    completed = sorted({runtime._element(t) for t in runtime.tasks_in_state(workflow, TaskState.COMPLETED)
+    completed = sorted({runtime._element(t) for t in _tasks(workflow, TaskState.COMPLETED)
                         if getattr(t.task_spec, "bpmn_id", None)})
     last = workflow.last_task
     data = dict(last.data if last is not None else workflow.data)
