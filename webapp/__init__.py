@@ -8,6 +8,7 @@ from engine.db import Database, configure_engine, engine_options
 from engine.settings import Settings
 from workflows.celery_app import celery_init_app
 
+from .api import configure_api
 from .errors import register_error_handlers
 from .extensions import db
 from .i18n import configure_i18n
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None, engine_context: EngineContext |
     configure_i18n(app)
     configure_templates(app)
     register_blueprints(app)
+    configure_api(app)
     register_error_handlers(app)
     return app
 

@@ -54,9 +54,11 @@ def register_error_handlers(app: Flask) -> None:
         if error.code is None or error.code < 400 or request.endpoint == "static":
             return error
         body = {"type": "about:blank", "title": error.name, "status": error.code, "detail": error.description}
+        # Keep what the error says in headers, such as Allow on a 405 (RFC 9110 requires it).
+        headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
         if wants_json():
             response = jsonify(body)
             response.mimetype = "application/problem+json"
-            return response, error.code
+            return response, error.code, headers
         template = "error_partial.html" if request.headers.get("HX-Request") else "error.html"
-        return render_template(template, problem=body), error.code
+        return render_template(template, problem=body), error.code, headers

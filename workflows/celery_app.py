@@ -15,7 +15,7 @@ from flask import Flask
 from engine.context import EngineContext
 from engine.settings import Settings
 
-from . import tasks  # noqa: F401  (defines the shared tasks every app made here registers)
+from . import integrations, tasks  # noqa: F401  (define the shared tasks every app made here registers)
 
 
 def celery_config(settings: Settings) -> dict:
@@ -52,6 +52,9 @@ def beat_schedule(settings: Settings) -> dict:
         "notify-due-tasks": {"task": "sagsgang.notify_due_tasks", "schedule": timedelta(minutes=15)},
         "send-notification-mail": {"task": "sagsgang.send_notification_mail", "schedule": mail},
         "retention-sweep": {"task": "sagsgang.retention_sweep", "schedule": crontab(hour=2, minute=30)},
+        "queue-webhooks": {"task": "sagsgang.queue_webhooks", "schedule": timedelta(seconds=15)},
+        "deliver-webhooks": {"task": "sagsgang.deliver_webhooks", "schedule": timedelta(seconds=15)},
+        "search-catch-up": {"task": "sagsgang.search_catch_up", "schedule": timedelta(minutes=5)},
     }
 
 

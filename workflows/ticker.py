@@ -31,7 +31,9 @@ class Ticker:
     def for_app(cls, celery: Celery, timer_interval: float) -> "Ticker":
         return cls(celery, {"sagsgang.fire_due_timers": timer_interval, "sagsgang.dispatch_pending_jobs": 60,
                             "sagsgang.run_schedules": 60, "sagsgang.notify_from_journal": 30,
-                            "sagsgang.notify_due_tasks": 900, "sagsgang.send_notification_mail": 60})
+                            "sagsgang.notify_due_tasks": 900, "sagsgang.send_notification_mail": 60,
+                            "sagsgang.queue_webhooks": 15, "sagsgang.deliver_webhooks": 15,
+                            "sagsgang.search_catch_up": 300})
 
     def start(self) -> "Ticker":
         if self._thread is not None:

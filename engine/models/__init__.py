@@ -8,6 +8,7 @@ from .background import CaseTypeSchedule, Incident, ServiceJob, SweepCursor
 from .case_types import CaseType, CaseTypeVersion, ModelFile
 from .cases import Case, CaseNumberSequence, MessageSubscription
 from .gdpr import AccessLogEntry, CaseParty, GdprReview, LegalHold
+from .integrations import ApiToken, WebhookDelivery, WebhookSubscription
 from .journal import JournalEvent
 from .messages import UndeliveredMessage
 from .notifications import Notification
@@ -16,6 +17,7 @@ from .search import SearchDocument
 from .tasks import CaseTask
 
 __all__ = [
+    "ApiToken", "WebhookDelivery", "WebhookSubscription",
     "AgendaAttachment", "AgendaEntry", "AgendaItem", "AgendaSection", "Committee", "CommitteeMember", "Meeting",
     "MeetingPublication", "UndeliveredMessage",
     "AccessLogEntry", "CaseParty", "GdprReview", "LegalHold",

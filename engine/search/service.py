@@ -64,6 +64,35 @@ def search(uow: UnitOfWork, actor: str, q: str, *, case_type: str | None = None,
     return {"total": total, "limit": limit, "offset": offset, "backend": match.backend.name, "items": items}
 
 
+def list_cases(uow: UnitOfWork, actor: str, *, case_type: str | None = None, kle_number: str | None = None,
+               grouping: str | None = None, status: str | None = None, caseworker: str | None = None,
+               opened_from=None, opened_to=None, closed_from=None, closed_to=None,
+               limit: int = 20, offset: int = 0, purpose: str | None = None) -> dict:
+    """The cases `actor` may see, filtered like search but without words, last changed first.
+
+    {"total", "limit", "offset", "items": [case summaries]}; the page goes to the access log.
+    """
+    session = uow.session
+    user_id = _active_user_id(session, actor)
+    limit, offset = _bounds(limit, offset)
+    where = [Case.status != "deleted", visible_cases_condition(session, user_id),
+             *_filters(session, case_type, kle_number, grouping, status, caseworker,
+                       opened_from, opened_to, closed_from, closed_to, None)]
+    total = session.execute(select(func.count()).select_from(Case).where(*where)).scalar_one()
+    rows = session.execute(
+        select(Case.id, Case.number, Case.title, Case.status, Case.grouping, Case.opened_at, Case.closed_at,
+               Case.updated_at, Case.row_version, CaseType.key.label("case_type"), User.username.label("caseworker"))
+        .join(CaseType, CaseType.id == Case.case_type_id).outerjoin(User, User.id == Case.caseworker_id)
+        .where(*where).order_by(Case.updated_at.desc(), Case.id.desc()).limit(limit).offset(offset)).all()
+    if rows:
+        log_access(session, user_id, "list", purpose, [row.id for row in rows])
+    items = [{"number": r.number, "title": r.title, "case_type": r.case_type, "status": r.status,
+              "grouping": r.grouping, "caseworker": r.caseworker, "opened_at": r.opened_at.isoformat(),
+              "closed_at": r.closed_at.isoformat() if r.closed_at else None, "updated_at": r.updated_at.isoformat(),
+              "row_version": r.row_version} for r in rows]
+    return {"total": total, "limit": limit, "offset": offset, "items": items}
+
+
 def visible_condition(session: Session, user_id: int):
     """SQL over search_documents (outer-joined with cases) that is true where `user_id` may see the row.
 

@@ -49,7 +49,7 @@ def _login_page(error: str | None = None, status: int = 200):
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
-    if request.method == "GET":
+    if request.method != "POST":
         return _login_page()
     with _engine().unit_of_work(read_only=True) as uow:
         try:

@@ -1,0 +1,337 @@
+"""Marshmallow schemas of the API: what requests may hold and what responses promise (the OpenAPI
+document is made from them). Schemas live only here; the engine takes and returns plain values."""
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from engine.models.search import SEARCH_KINDS
+from engine.services.webhooks import EVENT_NAMES
+
+
+def timestamp(**kwargs):
+    """An ISO 8601 timestamp as the engine gives it (already a string)."""
+    return fields.String(metadata={"format": "date-time"}, **kwargs)
+
+
+def day(**kwargs):
+    return fields.Date(**kwargs)
+
+
+class Strict(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+
+# --- paging -----------------------------------------------------------------------------------------
+
+class PageArgs(Strict):
+    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, 10_000))
+
+
+class Links(ma.Schema):
+    self = fields.String(required=True)
+    first = fields.String(required=True)
+    next = fields.String(allow_none=True)
+    prev = fields.String(allow_none=True)
+
+
+class Page(ma.Schema):
+    total = fields.Integer(required=True)
+    limit = fields.Integer(required=True)
+    offset = fields.Integer(required=True)
+    links = fields.Nested(Links, required=True)
+
+
+# --- case types --------------------------------------------------------------------------------------
+
+class CaseTypeSummary(ma.Schema):
+    key = fields.String(required=True)
+    name = fields.String(required=True)
+    prefix = fields.String(required=True)
+    kle_number = fields.String(required=True)
+    deletion_rule = fields.String(required=True)
+    current_version = fields.Integer(allow_none=True, required=True)
+
+
+class StartForm(ma.Schema):
+    case_type = fields.String(required=True)
+    name = fields.String(required=True)
+    version = fields.Integer(required=True)
+    form = fields.String(allow_none=True, metadata={"description": "The start form's file name"})
+    schema = fields.Dict(allow_none=True, required=True,
+                         metadata={"description": "JSON Schema of `data` when opening a case of this type"})
+
+
+# --- cases --------------------------------------------------------------------------------------------
+
+class CaseFilterArgs(Strict):
+    case_type = fields.String(metadata={"description": "Case type key"})
+    kle_number = fields.String(metadata={"description": "KLE number or its start, e.g. 02.34"})
+    grouping = fields.String()
+    status = fields.String(validate=validate.OneOf(("open", "closed")))
+    caseworker = fields.String(metadata={"description": "Username"})
+    opened_from = day()
+    opened_to = day()
+    closed_from = day()
+    closed_to = day()
+    purpose = fields.String(validate=validate.Length(max=200),
+                            metadata={"description": "Why the list is looked at (written to the access log)"})
+
+
+class CaseListArgs(CaseFilterArgs, PageArgs):
+    pass
+
+
+class CaseSummary(ma.Schema):
+    number = fields.String(required=True)
+    title = fields.String(required=True)
+    case_type = fields.String(required=True)
+    status = fields.String(required=True)
+    grouping = fields.String(required=True)
+    caseworker = fields.String(allow_none=True, required=True)
+    opened_at = timestamp(required=True)
+    closed_at = timestamp(allow_none=True, required=True)
+    updated_at = timestamp(required=True)
+    row_version = fields.Integer(required=True)
+
+
+class CasePage(Page):
+    items = fields.List(fields.Nested(CaseSummary), required=True)
+
+
+class OpenCaseArgs(Strict):
+    case_type = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    grouping = fields.String(load_default="", validate=validate.Length(max=200))
+    data = fields.Dict(load_default=dict, metadata={"description": "Start form data: see the case type's `schema`"})
+    caseworker = fields.String(allow_none=True, load_default=None, metadata={"description": "Username; default: you"})
+
+
+class TaskRef(ma.Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class CaseState(ma.Schema):
+    number = fields.String(required=True)
+    status = fields.String(required=True)
+    row_version = fields.Integer(required=True)
+    open_tasks = fields.List(fields.Nested(TaskRef), required=True,
+                             metadata={"description": "The case's user tasks that opened with this action"})
+
+
+class CaseTask(ma.Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    element_id = fields.String(required=True)
+    state = fields.String(required=True)
+    candidate_group = fields.String(allow_none=True)
+    assignee = fields.String(allow_none=True)
+    due_at = timestamp(allow_none=True)
+    completed_at = timestamp(allow_none=True)
+    completed_by = fields.String(allow_none=True)
+
+
+class JournalEntry(ma.Schema):
+    seq = fields.Integer(required=True)
+    at = timestamp(required=True)
+    actor = fields.String(required=True)
+    kind = fields.String(required=True)
+    data = fields.Dict(required=True)
+
+
+class CaseDetail(ma.Schema):
+    number = fields.String(required=True)
+    title = fields.String(required=True)
+    grouping = fields.String(required=True)
+    case_type = fields.String(required=True)
+    version = fields.Integer(required=True)
+    status = fields.String(required=True)
+    caseworker = fields.String(allow_none=True, required=True)
+    opened_at = timestamp(required=True)
+    closed_at = timestamp(allow_none=True, required=True)
+    row_version = fields.Integer(required=True, metadata={"description": "Also the ETag; send it as If-Match"})
+    tasks = fields.List(fields.Nested(CaseTask), required=True)
+    journal = fields.List(fields.Nested(JournalEntry), required=True)
+    journal_intact = fields.Boolean(required=True)
+
+
+class ViewArgs(Strict):
+    purpose = fields.String(validate=validate.Length(max=200),
+                            metadata={"description": "Why the case is looked at (written to the access log)"})
+
+
+class CloseCaseArgs(Strict):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class ClosedCase(ma.Schema):
+    number = fields.String(required=True)
+    status = fields.String(required=True)
+
+
+# --- tasks --------------------------------------------------------------------------------------------
+
+class TaskListArgs(PageArgs):
+    scope = fields.String(load_default="mine", validate=validate.OneOf(("mine", "group")),
+                          metadata={"description": "mine: assigned to you (or delegated, or covered); "
+                                                   "group: unassigned tasks of your groups"})
+    sort = fields.String(load_default="due", validate=validate.OneOf(
+        ("due", "-due", "priority", "-priority", "created", "-created", "case", "-case")))
+    case_type = fields.String()
+    grouping = fields.String()
+    due = fields.String(validate=validate.OneOf(("overdue", "today", "week", "none")))
+
+
+class TaskSummary(ma.Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    element_id = fields.String(required=True)
+    form = fields.String(required=True)
+    case = fields.String(required=True, metadata={"description": "Case number"})
+    case_title = fields.String(required=True)
+    case_type = fields.String(required=True)
+    grouping = fields.String(required=True)
+    candidate_group = fields.String(allow_none=True, required=True)
+    assignee = fields.String(allow_none=True, required=True)
+    owner = fields.String(allow_none=True, required=True)
+    priority = fields.Integer(required=True)
+    created_at = timestamp(required=True)
+    due_at = timestamp(allow_none=True, required=True)
+    follow_up_at = timestamp(allow_none=True)
+    due_state = fields.String(required=True)
+
+
+class TaskPage(Page):
+    items = fields.List(fields.Nested(TaskSummary), required=True)
+
+
+class TaskCase(ma.Schema):
+    number = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.String(required=True)
+    case_type = fields.String(required=True)
+    row_version = fields.Integer(required=True)
+
+
+class TaskDetail(ma.Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    element_id = fields.String(required=True)
+    state = fields.String(required=True)
+    form = fields.String(required=True)
+    schema = fields.Dict(allow_none=True, required=True,
+                         metadata={"description": "JSON Schema of `data` when completing the task"})
+    values = fields.Dict(required=True, metadata={"description": "The form fields' current values"})
+    instructions = fields.String(required=True)
+    assignee = fields.String(allow_none=True, required=True)
+    candidate_group = fields.String(allow_none=True, required=True)
+    due_at = timestamp(allow_none=True, required=True)
+    may_complete = fields.Boolean(required=True)
+    actions = fields.Dict(keys=fields.String(), values=fields.Boolean(), required=True)
+    case = fields.Nested(TaskCase, required=True)
+
+
+class CompleteTaskArgs(Strict):
+    data = fields.Dict(load_default=dict, metadata={"description": "Form data: see the task's `schema`"})
+    row_version = fields.Integer(allow_none=True, load_default=None, metadata={
+        "description": "The case's row_version you read; 409 if the case changed since (or send If-Match)"})
+
+
+class TaskAction(ma.Schema):
+    task_id = fields.String(required=True)
+    case = fields.String(required=True, metadata={"description": "Case number"})
+    state = fields.String(required=True)
+    assignee = fields.String(allow_none=True, required=True)
+    owner = fields.String(allow_none=True, required=True)
+    candidate_group = fields.String(allow_none=True, required=True)
+    row_version = fields.Integer(required=True)
+
+
+# --- search -------------------------------------------------------------------------------------------
+
+class SearchArgs(CaseFilterArgs, PageArgs):
+    q = fields.String(required=True, validate=validate.Length(min=1, max=500),
+                      metadata={"description": 'Words that must all occur; "a phrase"; -word leaves out'})
+    kind = fields.List(fields.String(validate=validate.OneOf(SEARCH_KINDS)),
+                       metadata={"description": "Only these kinds of hits"})
+
+
+class HitCase(ma.Schema):
+    number = fields.String(required=True)
+    title = fields.String(required=True)
+    case_type = fields.String(required=True)
+    status = fields.String(required=True)
+    grouping = fields.String(required=True)
+    caseworker = fields.String(allow_none=True, required=True)
+    opened_at = timestamp(required=True)
+    closed_at = timestamp(allow_none=True, required=True)
+
+
+class Hit(ma.Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(SEARCH_KINDS))
+    ref = fields.String(required=True, metadata={"description": "What was found: case:<id>, document:<id>, ..."})
+    title = fields.String(required=True)
+    title_html = fields.String(required=True, metadata={"description": "Escaped HTML, matches in <mark>"})
+    snippet_html = fields.String(required=True, metadata={"description": "Escaped HTML, matches in <mark>"})
+    rank = fields.Float(required=True)
+    case = fields.Nested(HitCase, allow_none=True, required=True)
+
+
+class SearchPage(Page):
+    backend = fields.String(required=True)
+    items = fields.List(fields.Nested(Hit), required=True)
+
+
+# --- tokens and webhooks ---------------------------------------------------------------------------------
+
+class TokenArgs(Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    expires_in_days = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(1, 730))
+
+
+class Token(ma.Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    prefix = fields.String(required=True)
+    state = fields.String(required=True, validate=validate.OneOf(("active", "expired", "revoked")))
+    created_at = timestamp(required=True)
+    expires_at = timestamp(allow_none=True, required=True)
+    last_used_at = timestamp(allow_none=True, required=True)
+    revoked_at = timestamp(allow_none=True, required=True)
+
+
+class NewToken(Token):
+    token = fields.String(required=True, metadata={"description": "Shown this once; keep it secret"})
+
+
+class WebhookArgs(Strict):
+    url = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    secret = fields.String(required=True, validate=validate.Length(min=16, max=200), load_only=True)
+    events = fields.List(fields.String(validate=validate.OneOf(EVENT_NAMES)), required=True,
+                         validate=validate.Length(min=1))
+    description = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class Webhook(ma.Schema):
+    id = fields.Integer(required=True)
+    url = fields.String(required=True)
+    events = fields.List(fields.String(), required=True)
+    description = fields.String(required=True)
+    active = fields.Boolean(required=True)
+    created_by = fields.String(required=True)
+    created_at = timestamp(required=True)
+
+
+class Delivery(ma.Schema):
+    id = fields.Integer(required=True)
+    event = fields.String(required=True)
+    event_id = fields.String(required=True)
+    status = fields.String(required=True)
+    attempts = fields.Integer(required=True)
+    last_status = fields.Integer(allow_none=True, required=True)
+    last_error = fields.String(required=True)
+    next_attempt_at = timestamp(required=True)
+    delivered_at = timestamp(allow_none=True, required=True)
