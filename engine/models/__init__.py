@@ -12,7 +12,7 @@ from .integrations import ApiToken, WebhookDelivery, WebhookSubscription
 from .journal import JournalEvent
 from .messages import UndeliveredMessage
 from .notifications import Notification
-from .org import Group, Membership, RoleGrant, User
+from .org import Group, Membership, RoleGrant, Substitution, User
 from .search import SearchDocument
 from .tasks import CaseTask
 
@@ -23,7 +23,7 @@ __all__ = [
     "AccessLogEntry", "CaseParty", "GdprReview", "LegalHold",
     "Case", "CaseNumberSequence", "CaseTask", "CaseType", "CaseTypeSchedule", "CaseTypeVersion", "Group",
     "Incident", "JournalEvent", "Membership", "MessageSubscription", "ModelFile", "Notification",
-    "RoleGrant", "SearchDocument", "ServiceJob", "SweepCursor", "User",
+    "RoleGrant", "SearchDocument", "ServiceJob", "Substitution", "SweepCursor", "User",
     "create_schema", "drop_schema",
 ]
 

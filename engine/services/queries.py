@@ -1,7 +1,7 @@
 """Read-only views built from the index tables; none of them deserializes a workflow."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import literal_column, select
 from sqlalchemy.orm import Session
 
 from .. import permissions
@@ -72,7 +72,7 @@ def list_cases(session: Session, actor: str, status: str | None = None, limit: i
 def open_tasks(session: Session, actor: str, scope: str = "mine", limit: int = 100) -> list[dict]:
     """'mine': assigned to the user; 'group': unassigned tasks of the user's groups."""
     user = get_user(session, actor)
-    query = select(CaseTask).where(CaseTask.state == "open")
+    query = select(CaseTask).where(CaseTask.state == literal_column("'open'"))  # matches the partial indexes
     if scope == "mine":
         query = query.where(CaseTask.assignee_id == user.id)
     else:
