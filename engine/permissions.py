@@ -1,11 +1,62 @@
 """Who may see, start, complete and manage what. Every entry point asks these functions."""
 from __future__ import annotations
 
-from sqlalchemy import exists, select
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from .errors import NotAllowed
-from .models import Case, CaseTask, CaseType, CommitteeMember, Membership, RoleGrant, User
+from .localtime import local_today
+from .models import Case, CaseTask, CaseType, CommitteeMember, Group, Membership, RoleGrant, Substitution, User
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A permission's answer: truthy when allowed; a refusal says why, in words a user understands.
+
+    `on_behalf_of` is the absent user whose substitute is acting: journal events name both.
+    """
+
+    allowed: bool
+    reason: str = ""
+    on_behalf_of: int | None = None
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+ALLOWED = Verdict(True)
+
+
+def refused(reason: str) -> Verdict:
+    return Verdict(False, reason)
+
+
+@dataclass(frozen=True)
+class TaskHolders:
+    """Who a task is for, as the task index row says: all a task permission needs to decide."""
+
+    assignee_id: int | None
+    candidate_group_id: int | None
+    owner_id: int | None = None  # set while delegated: the user who delegated it
+
+
+# Prepared once: these run inside the task actions' units of work.
+_IS_ADMINISTRATOR = (select(RoleGrant.id).where(RoleGrant.user_id == bindparam("user_id"),
+                                                RoleGrant.role == "administrator").limit(1))
+_IS_MEMBER = (select(Membership.id).where(Membership.user_id == bindparam("user_id"),
+                                          Membership.group_id == bindparam("group_id")).limit(1))
+_ACTIVE_SUBSTITUTION = (select(Substitution.id).where(
+    Substitution.user_id == bindparam("user_id"), Substitution.substitute_id == bindparam("substitute_id"),
+    Substitution.from_date <= bindparam("today"), Substitution.to_date >= bindparam("today"),
+    Substitution.ended_at.is_(None)).limit(1))
+_SUBSTITUTED_USERS = (select(Substitution.user_id).distinct().where(
+    Substitution.substitute_id == bindparam("substitute_id"), Substitution.from_date <= bindparam("today"),
+    Substitution.to_date >= bindparam("today"), Substitution.ended_at.is_(None)))
+_USERNAME = select(User.username).where(User.id == bindparam("user_id"))
+_GROUP_NAME = select(Group.name).where(Group.id == bindparam("group_id"))
 
 
 def has_role(session: Session, user: User, role: str, scope: str = "") -> bool:
@@ -24,8 +75,23 @@ def group_ids(session: Session, user: User) -> set[int]:
 
 
 def is_administrator_id(session: Session, user_id: int) -> bool:
-    return session.execute(select(RoleGrant.id).where(RoleGrant.user_id == user_id,
-                                                      RoleGrant.role == "administrator").limit(1)).first() is not None
+    return session.connection().execute(_IS_ADMINISTRATOR, {"user_id": user_id}).first() is not None
+
+
+def is_member(session: Session, user_id: int, group_id: int) -> bool:
+    return session.connection().execute(_IS_MEMBER, {"user_id": user_id, "group_id": group_id}).first() is not None
+
+
+def substitutes_for(session: Session, substitute_id: int, user_id: int, today: date | None = None) -> bool:
+    """Whether `substitute_id` covers `user_id` today (an active, not ended substitution)."""
+    params = {"user_id": user_id, "substitute_id": substitute_id, "today": today or local_today()}
+    return session.connection().execute(_ACTIVE_SUBSTITUTION, params).first() is not None
+
+
+def substituted_user_ids(session: Session, substitute_id: int, today: date | None = None) -> list[int]:
+    """The users whose tasks `substitute_id` covers today."""
+    params = {"substitute_id": substitute_id, "today": today or local_today()}
+    return sorted(session.connection().execute(_SUBSTITUTED_USERS, params).scalars())
 
 
 def group_ids_of(session: Session, user_id: int) -> set[int]:
@@ -33,13 +99,152 @@ def group_ids_of(session: Session, user_id: int) -> set[int]:
 
 
 def may_complete_task(session: Session, user_id: int, assignee_id: int | None,
-                      candidate_group_id: int | None) -> bool:
-    """The assignee; or, while nobody is assigned, a member of the candidate group; or an administrator."""
-    if assignee_id == user_id:
-        return True
-    if assignee_id is None and candidate_group_id is not None and candidate_group_id in group_ids_of(session, user_id):
-        return True
-    return is_administrator_id(session, user_id)
+                      candidate_group_id: int | None, owner_id: int | None = None,
+                      today: date | None = None) -> Verdict:
+    """The assignee (the delegate, while delegated); while nobody is assigned, a member of the
+    candidate group; an active substitute of the assignee; or an administrator.
+
+    The common case, the assignee completing, decides without a query (the hot path).
+    """
+    if assignee_id is not None and assignee_id == user_id:
+        return ALLOWED
+    if assignee_id is None:
+        if candidate_group_id is not None and is_member(session, user_id, candidate_group_id):
+            return ALLOWED
+    elif substitutes_for(session, user_id, assignee_id, today):
+        return Verdict(True, on_behalf_of=assignee_id)
+    if is_administrator_id(session, user_id):
+        return ALLOWED
+    if owner_id is not None and owner_id == user_id:
+        return refused(f"you delegated it to {_username(session, assignee_id)}; take it back first")
+    return refused(_held_by(session, TaskHolders(assignee_id, candidate_group_id, owner_id)))
+
+
+def _username(session: Session, user_id: int | None) -> str:
+    name = session.connection().execute(_USERNAME, {"user_id": user_id}).scalar() if user_id else None
+    return name or "nobody"
+
+
+def _group_name(session: Session, group_id: int | None) -> str:
+    name = session.connection().execute(_GROUP_NAME, {"group_id": group_id}).scalar() if group_id else None
+    return name or "no group"
+
+
+def _held_by(session: Session, task: TaskHolders) -> str:
+    """Why a user who neither holds a task nor covers for its holder is refused."""
+    if task.assignee_id is not None:
+        return f"it is assigned to {_username(session, task.assignee_id)}, and you are not their active substitute"
+    if task.candidate_group_id is not None:
+        return f"it waits for group {_group_name(session, task.candidate_group_id)}, and you are not a member"
+    return "it has neither an assignee nor a candidate group"
+
+
+def _as_holder(session: Session, user_id: int, holder_id: int | None, today: date | None) -> Verdict | None:
+    """The user is the holder, or covers for the holder today (then on their behalf)."""
+    if holder_id is None:
+        return None
+    if holder_id == user_id:
+        return ALLOWED
+    if substitutes_for(session, user_id, holder_id, today):
+        return Verdict(True, on_behalf_of=holder_id)
+    return None
+
+
+def may_claim_task(session: Session, user_id: int, task: TaskHolders) -> Verdict:
+    """A member of the candidate group (or an administrator) takes an unassigned group task.
+
+    That the task is still unassigned is the caller's check: losing that race is a Conflict.
+    """
+    if task.candidate_group_id is None:
+        return refused("it has no candidate group to claim it from")
+    if is_member(session, user_id, task.candidate_group_id) or is_administrator_id(session, user_id):
+        return ALLOWED
+    return refused(f"it waits for group {_group_name(session, task.candidate_group_id)}, and you are not a member")
+
+
+def may_unclaim_task(session: Session, user_id: int, task: TaskHolders, today: date | None = None) -> Verdict:
+    """The assignee (or their substitute, or an administrator) hands a task back to its group."""
+    if task.candidate_group_id is None:
+        return refused("it has no candidate group to go back to; assign it to a colleague instead")
+    if task.owner_id is not None and not is_administrator_id(session, user_id):
+        return refused(f"it is delegated by {_username(session, task.owner_id)}, who takes it back first")
+    verdict = _as_holder(session, user_id, task.assignee_id, today)
+    if verdict:
+        return verdict
+    if is_administrator_id(session, user_id):
+        return ALLOWED
+    return refused(_held_by(session, task))
+
+
+def may_assign_task(session: Session, user_id: int, task: TaskHolders, today: date | None = None) -> Verdict:
+    """Hand a task to a colleague: its holder (or the holder's substitute), a member of its
+    candidate group, or an administrator. While delegated, the owner decides, not the delegate."""
+    holder = task.owner_id if task.owner_id is not None else task.assignee_id
+    verdict = _as_holder(session, user_id, holder, today)
+    if verdict:
+        return verdict
+    if task.candidate_group_id is not None and is_member(session, user_id, task.candidate_group_id):
+        return ALLOWED
+    if is_administrator_id(session, user_id):
+        return ALLOWED
+    if task.owner_id is not None and task.assignee_id == user_id:
+        return refused(f"{_username(session, task.owner_id)} delegated it to you and decides who gets it next")
+    return refused(_held_by(session, task))
+
+
+def may_delegate_task(session: Session, user_id: int, task: TaskHolders, today: date | None = None) -> Verdict:
+    """The holder (or their substitute, or an administrator) lets a colleague work a task and keeps
+    seeing it. A delegated task is re-delegated only by its owner."""
+    if task.assignee_id is None:
+        return refused("nobody holds it yet; claim it first")
+    holder = task.owner_id if task.owner_id is not None else task.assignee_id
+    verdict = _as_holder(session, user_id, holder, today)
+    if verdict:
+        return verdict
+    if is_administrator_id(session, user_id):
+        return ALLOWED
+    if task.owner_id is not None and task.assignee_id == user_id:
+        return refused(f"{_username(session, task.owner_id)} delegated it to you; only they delegate it on")
+    return refused(_held_by(session, task))
+
+
+def may_take_back_task(session: Session, user_id: int, task: TaskHolders, today: date | None = None) -> Verdict:
+    """The owner of a delegated task (or their substitute, or an administrator) takes it back."""
+    verdict = _as_holder(session, user_id, task.owner_id, today)
+    if verdict:
+        return verdict
+    if is_administrator_id(session, user_id):
+        return ALLOWED
+    return refused(f"{_username(session, task.owner_id)} delegated it, not you")
+
+
+def may_plan_task(session: Session, user_id: int, task: TaskHolders, today: date | None = None) -> Verdict:
+    """Set due date, follow-up date or priority: whoever holds or owns the task (or covers for them),
+    a member of its candidate group, or an administrator."""
+    for holder in (task.assignee_id, task.owner_id):
+        verdict = _as_holder(session, user_id, holder, today)
+        if verdict:
+            return verdict
+    if task.candidate_group_id is not None and is_member(session, user_id, task.candidate_group_id):
+        return ALLOWED
+    if is_administrator_id(session, user_id):
+        return ALLOWED
+    return refused(_held_by(session, task))
+
+
+def may_manage_substitution(session: Session, user_id: int, absent_user_id: int) -> Verdict:
+    """Who names a substitute: the absent user themself or an administrator."""
+    if user_id == absent_user_id or is_administrator_id(session, user_id):
+        return ALLOWED
+    return refused("only the absent user or an administrator names their substitute")
+
+
+def may_end_substitution(session: Session, user_id: int, absent_user_id: int, substitute_id: int,
+                         created_by_id: int | None) -> Verdict:
+    """Ending cover early: the absent user, the substitute, whoever named them, or an administrator."""
+    if user_id in (absent_user_id, substitute_id, created_by_id) or is_administrator_id(session, user_id):
+        return ALLOWED
+    return refused("only the absent user, the substitute, whoever named them or an administrator ends it")
 
 
 def may_close_case(session: Session, user_id: int, caseworker_id: int | None) -> bool:
@@ -55,7 +260,7 @@ def may_start_case(session: Session, user_id: int, case_type_id: int) -> bool:
 def can_complete_task(session: Session, user: User, task: CaseTask) -> bool:
     if not user.is_active or task.state != "open":
         return False
-    return may_complete_task(session, user.id, task.assignee_id, task.candidate_group_id)
+    return bool(may_complete_task(session, user.id, task.assignee_id, task.candidate_group_id, task.owner_id))
 
 
 def can_see_case(session: Session, user: User, case: Case) -> bool:
@@ -67,8 +272,10 @@ def can_see_case(session: Session, user: User, case: Case) -> bool:
     groups = group_ids(session, user)
     if case.case_type.owner_group_id in groups:
         return True
+    # A substitute sees the cases of the tasks they cover; an owner those of the tasks they delegated.
+    holders = [user.id, *substituted_user_ids(session, user.id)]
     task_for_user = select(CaseTask.id).where(CaseTask.case_id == case.id).where(
-        (CaseTask.assignee_id == user.id) | (CaseTask.completed_by_id == user.id)
+        CaseTask.assignee_id.in_(holders) | (CaseTask.completed_by_id == user.id) | (CaseTask.owner_id == user.id)
         | (CaseTask.candidate_group_id.in_(groups) if groups else False))
     return session.execute(select(exists(task_for_user))).scalar()
 
@@ -103,9 +310,12 @@ def can_edit_parties(session: Session, user: User, case: Case) -> bool:
     return case.status == "open" and can_see_case(session, user, case)
 
 
-def require(allowed: bool, message: str) -> None:
+def require(allowed: bool | Verdict, message: str) -> None:
+    """Raise NotAllowed with `message`, followed by the verdict's reason when it gives one."""
     if not allowed:
-        raise NotAllowed(message)
+        reason = getattr(allowed, "reason", "")
+        raise NotAllowed(f"{message}: {reason}" if reason else message, reason=reason or None)
+
 
 # --- committees and agendas --------------------------------------------------------------------
 

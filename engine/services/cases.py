@@ -23,6 +23,7 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import WorkflowException
 
 from .. import cpr, permissions
+from ..assignment import lane_assignment
 from ..db import UnitOfWork, utcnow
 from ..errors import Conflict, InvalidInput, NotAllowed, NotFound, WorkflowError
 from ..models import (Case, CaseNumberSequence, CaseTask, CaseType, CaseTypeVersion, Group,
@@ -137,11 +138,12 @@ class CaseHead:
     case_type_key: str
     lanes: dict
     review_completed: bool = False
+    case_type_id: int | None = None
 
 
 _HEAD_COLUMNS = (Case.id, Case.number, Case.status, Case.row_version, Case.version_id, Case.caseworker_id,
                  Case.journal_seq, Case.journal_head, Case.awaits_message, CaseType.key, CaseType.lanes,
-                 Case.gdpr_review_completed)
+                 Case.gdpr_review_completed, Case.case_type_id)
 
 # The hot path's statements, built once: building a SQLAlchemy statement costs more than running
 # it on SQLite. They run on the unit of work's connection, past the ORM session's bookkeeping.
@@ -151,7 +153,7 @@ _HEAD_BY_ID_LOCKED = _HEAD_BY_ID.with_for_update(of=Case)
 _STATE_BY_ID = select(Case.state).where(Case.id == bindparam("case_id"))
 _ACTOR = select(User.id, User.is_active).where(User.username == bindparam("username"))
 _TASK_COLUMNS = (CaseTask.state, CaseTask.name, CaseTask.element_id, CaseTask.form, CaseTask.assignee_id,
-                 CaseTask.candidate_group_id)
+                 CaseTask.candidate_group_id, CaseTask.owner_id)
 _TASK_WITH_HEAD = (select(*_TASK_COLUMNS, *_HEAD_COLUMNS).select_from(CaseTask)
                    .join(Case, Case.id == CaseTask.case_id).join(CaseType, CaseType.id == Case.case_type_id)
                    .where(CaseTask.id == bindparam("task_id")))
@@ -163,6 +165,7 @@ _INSERT_TASKS = insert(CaseTask)
 _INSERT_CASE = insert(Case).returning(Case.id)
 _GROUP_ID = select(Group.id).where(Group.key == bindparam("key"))
 _USER_ID = select(User.id).where(User.username == bindparam("username"))
+_USERNAME = select(User.username).where(User.id == bindparam("user_id"))
 
 
 def read_head(session: Session, *where, lock: bool = True) -> CaseHead | None:
@@ -305,10 +308,12 @@ class LoadedCase:
                 continue
             group_id, assignee_id = assign(session, self.workflow, head, task)
             due_at = due_date(self.workflow, task, "dueIn", now)
+            follow_up_at = due_date(self.workflow, task, "followUpIn", now)
             rows.append({"id": task.id, "case_id": head.id, "element_id": task.element_id, "name": task.name,
                          "lane": task.lane, "form": task.form, "instructions": task.instructions,
                          "state": "open", "candidate_group_id": group_id, "assignee_id": assignee_id,
-                         "priority": _priority(task), "created_at": now, "due_at": due_at})
+                         "priority": _priority(task), "created_at": now, "due_at": due_at,
+                         "follow_up_at": follow_up_at, "case_type_id": head.case_type_id, "case_number": head.number})
             self.journal.append(actor, "task_created", {
                 "task": task.element_id, "name": task.name, "task_id": task.id, "lane": task.lane,
                 "candidate_group_id": group_id, "assignee_id": assignee_id,
@@ -353,34 +358,14 @@ def _priority(task: runtime.OpenTask) -> int:
 
 
 def assign(session: Session, workflow, head: CaseHead, task: runtime.OpenTask) -> tuple[int | None, int | None]:
-    """Candidate group and assignee of a new user task, from the case type's lane mapping.
-
-    A task outside any lane belongs to the case's caseworker. A lane that yields nobody is an
-    error naming the lane: a task nobody sees is worse than a refused step.
-    """
-    if not task.lane:
-        return None, head.caseworker_id
-    rule = (head.lanes or {}).get(task.lane)
-    if rule is None:
-        raise WorkflowError(f"lane '{task.lane}' of task {task.element_id} is not mapped to a group or an "
-                            f"expression in case type '{head.case_type_key}'", element=task.element_id)
-    group_id = assignee_id = None
-    if rule.get("group"):
-        group_id = session.connection().execute(_GROUP_ID, {"key": rule["group"]}).scalar()
-        if group_id is None:
-            raise WorkflowError(f"lane '{task.lane}' is mapped to unknown group '{rule['group']}'",
-                                element=task.element_id)
-    if rule.get("expression"):
-        username = runtime.evaluate(workflow, workflow.get_task_from_id(UUID(task.id)), rule["expression"])
-        if username:
-            assignee_id = session.connection().execute(_USER_ID, {"username": str(username)}).scalar()
-            if assignee_id is None:
-                raise WorkflowError(f"lane '{task.lane}': expression {rule['expression']!r} gave unknown user "
-                                    f"'{username}'", element=task.element_id)
-    if group_id is None and assignee_id is None:
-        raise WorkflowError(f"lane '{task.lane}' gave task {task.element_id} neither a group nor an assignee",
-                            element=task.element_id)
-    return group_id, assignee_id
+    """Candidate group and assignee of a new user task, from the case type's lane mapping
+    (the rule: engine.assignment.lane_assignment; a lane that yields nobody is an error naming it)."""
+    conn = session.connection()
+    return lane_assignment(
+        task.lane, task.element_id, head.lanes, head.case_type_key, head.caseworker_id,
+        find_group=lambda key: conn.execute(_GROUP_ID, {"key": key}).scalar(),
+        find_user=lambda username: conn.execute(_USER_ID, {"username": username}).scalar(),
+        evaluate=lambda expression: runtime.evaluate(workflow, workflow.get_task_from_id(UUID(task.id)), expression))
 
 
 def due_date(workflow, task: runtime.OpenTask, prop: str, now: datetime) -> datetime | None:
@@ -473,7 +458,7 @@ def open_case(uow: UnitOfWork, case_type_key: str, actor: str, title: str, group
                                       uow.runtime.settings.max_engine_steps, uow.runtime.settings.max_task_depth)
     head = CaseHead(id=None, number=number, status="open", row_version=0, version_id=version_id,
                     caseworker_id=worker_id, journal_seq=0, journal_head=GENESIS, awaits_message=False,
-                    case_type_key=key, lanes=lanes)
+                    case_type_key=key, lanes=lanes, case_type_id=case_type_id)
     loaded = LoadedCase(uow, head, model, workflow)
     loaded.open_before = {}
     loaded.case_type_id, loaded.title, loaded.grouping = case_type_id, title, grouping
@@ -501,8 +486,8 @@ def complete_task(uow: UnitOfWork, task_id: str, actor: str, data: dict | None =
     row, head = found, CaseHead(*found[len(_TASK_COLUMNS):])
     if row.state != "open":
         raise Conflict(f"task '{row.name}' of case {head.number} is already {row.state}", field="task_id")
-    permissions.require(permissions.may_complete_task(session, actor_id, row.assignee_id, row.candidate_group_id),
-                        f"{actor} may not complete task '{row.name}' of case {head.number}")
+    verdict = permissions.may_complete_task(session, actor_id, row.assignee_id, row.candidate_group_id, row.owner_id)
+    permissions.require(verdict, f"{actor} may not complete task '{row.name}' of case {head.number}")
     if expected_row_version is not None and expected_row_version != head.row_version:
         raise Conflict(f"case {head.number} changed since the page was loaded; reload and try again")
     data = clean_data(data)
@@ -513,8 +498,12 @@ def complete_task(uow: UnitOfWork, task_id: str, actor: str, data: dict | None =
     runtime.complete_task(loaded.workflow, task, data, *loaded.limits)
     loaded.cpr_fields = cpr.fields_with_cpr(data)
     loaded.form_data = data
-    loaded.journal.append(actor, "task_completed", {"task": row.element_id, "name": row.name,
-                                                    "task_id": str(task_id), "fields": sorted(data)})
+    completed = {"task": row.element_id, "name": row.name, "task_id": str(task_id), "fields": sorted(data)}
+    if verdict.on_behalf_of is not None:  # a substitute: the journal names both
+        completed["on_behalf_of"] = conn.execute(_USERNAME, {"user_id": verdict.on_behalf_of}).scalar()
+    if row.owner_id is not None:
+        completed["delegated_by"] = conn.execute(_USERNAME, {"user_id": row.owner_id}).scalar()
+    loaded.journal.append(actor, "task_completed", completed)
     snap = loaded.save(actor, actor_id, completed_task=str(task_id))
     uow.commit()
     return {"number": head.number, "status": head.status, "row_version": head.row_version,
