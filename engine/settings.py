@@ -70,6 +70,17 @@ class Settings:
     oidc_scopes: str = "openid email profile"
     oidc_user_claims: tuple = ("preferred_username", "email")
     oidc_label: str = "Microsoft Entra ID"
+    # Case documents (engine/storage.py): on disk under document_path, or in an S3-compatible
+    # bucket; each upload at most document_max_bytes.
+    document_store: str = "file"  # file or s3
+    document_path: Path = PROJECT_ROOT / "instance" / "documents"
+    document_max_bytes: int = 25 * 1024 * 1024
+    s3_bucket: str = ""
+    s3_endpoint_url: str = ""
+    s3_region: str = ""
+    s3_access_key: str = field(default="", repr=False)
+    s3_secret_key: str = field(default="", repr=False)
+    s3_prefix: str = ""
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -116,6 +127,7 @@ class Settings:
             script_time_limit=float(env.get("SAGSGANG_SCRIPT_TIME_LIMIT", cls.script_time_limit)),
             **_background_settings(env),
             **_web_settings(env, mode),
+            **_document_settings(env, instance),
         )
         return replace(settings, **overrides) if overrides else settings
 
@@ -190,6 +202,34 @@ def _web_settings(env, mode: str) -> dict:
         oidc_scopes=env.get("SAGSGANG_OIDC_SCOPES", Settings.oidc_scopes),
         oidc_user_claims=claims or Settings.oidc_user_claims,
         oidc_label=env.get("SAGSGANG_OIDC_LABEL", Settings.oidc_label),
+    )
+
+
+def _document_settings(env, instance: Path) -> dict:
+    """Where case documents are kept (see the README's configuration table)."""
+    store = env.get("SAGSGANG_DOCUMENT_STORE", "") or Settings.document_store
+    if store not in {"file", "s3"}:
+        raise SettingsError(f"SAGSGANG_DOCUMENT_STORE must be file or s3, not {store!r}")
+    max_bytes = _number(env, "SAGSGANG_DOCUMENT_MAX_BYTES", Settings.document_max_bytes, int)
+    if max_bytes < 1:
+        raise SettingsError("SAGSGANG_DOCUMENT_MAX_BYTES must be at least 1")
+    bucket = env.get("SAGSGANG_S3_BUCKET", "").strip()
+    access_key = env.get("SAGSGANG_S3_ACCESS_KEY", "").strip()
+    secret_key = env.get("SAGSGANG_S3_SECRET_KEY", "")
+    if store == "s3" and not bucket:
+        raise SettingsError("SAGSGANG_DOCUMENT_STORE is s3 but SAGSGANG_S3_BUCKET is not set")
+    if bool(access_key) != bool(secret_key):
+        raise SettingsError("SAGSGANG_S3_ACCESS_KEY and SAGSGANG_S3_SECRET_KEY are set together or not at all")
+    return dict(
+        document_store=store,
+        document_path=Path(env.get("SAGSGANG_DOCUMENT_PATH", "") or instance / "documents"),
+        document_max_bytes=max_bytes,
+        s3_bucket=bucket,
+        s3_endpoint_url=env.get("SAGSGANG_S3_ENDPOINT_URL", "").strip(),
+        s3_region=env.get("SAGSGANG_S3_REGION", "").strip(),
+        s3_access_key=access_key,
+        s3_secret_key=secret_key,
+        s3_prefix=env.get("SAGSGANG_S3_PREFIX", "").strip().strip("/"),
     )
 
 
