@@ -1,13 +1,17 @@
 """The organisation: users, groups, role grants; and loading an organisation from a file."""
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..db import UnitOfWork
-from ..errors import InvalidInput, NotFound
-from ..models import Group, Membership, RoleGrant, User
+from .. import permissions
+from ..db import UnitOfWork, utcnow
+from ..errors import Conflict, InvalidInput, NotAllowed, NotFound
+from ..localtime import local_today, parse_date
+from ..models import Group, Membership, RoleGrant, Substitution, User
 from ..models.org import ROLES
 
 
@@ -82,3 +86,100 @@ def load_organisation(uow: UnitOfWork, organisation: dict) -> dict:
                 session.add(RoleGrant(user_id=user.id, role=role, scope=scope))
     uow.commit()
     return {"groups": len(groups), "users_created": created}
+
+
+# --- substitutes for absence ---------------------------------------------------------------------
+
+def create_substitution(uow: UnitOfWork, actor: str, user: str, substitute: str, from_date, to_date,
+                        today: date | None = None) -> dict:
+    """Name `substitute` to cover `user`'s tasks from `from_date` to `to_date` (local dates, inclusive).
+
+    The absent user or an administrator may. The substitute sees and may complete the user's tasks
+    on those days; the journal names both when they do.
+    """
+    session = uow.session
+    actor_id = _active_user_id(session, actor, "username")
+    user_row = _user_or_none(session, user)
+    if user_row is None:
+        raise NotFound(f"unknown user '{user}'", field="user")
+    substitute_row = _user_or_none(session, substitute)
+    if substitute_row is None:
+        raise NotFound(f"unknown user '{substitute}'", field="substitute")
+    permissions.require(permissions.may_manage_substitution(session, actor_id, user_row.id),
+                        f"{actor} may not name a substitute for {user}")
+    if substitute_row.id == user_row.id:
+        raise InvalidInput("a user cannot be their own substitute", field="substitute")
+    if not substitute_row.is_active:
+        raise InvalidInput(f"user '{substitute}' is deactivated and cannot substitute", field="substitute")
+    start, end = parse_date(from_date, "from_date"), parse_date(to_date, "to_date")
+    if end < start:
+        raise InvalidInput(f"to_date {end.isoformat()} is before from_date {start.isoformat()}", field="to_date")
+    if end < (today or local_today()):
+        raise InvalidInput(f"to_date {end.isoformat()} has passed", field="to_date")
+    overlapping = session.scalar(select(Substitution.id).where(
+        Substitution.user_id == user_row.id, Substitution.substitute_id == substitute_row.id,
+        Substitution.ended_at.is_(None), Substitution.from_date <= end, Substitution.to_date >= start).limit(1))
+    if overlapping is not None:
+        raise InvalidInput(f"{substitute} already substitutes for {user} on some of these days "
+                           f"(substitution {overlapping})", field="from_date")
+    row = Substitution(user_id=user_row.id, substitute_id=substitute_row.id, from_date=start, to_date=end,
+                       created_by_id=actor_id)
+    session.add(row)
+    session.flush()
+    result = _substitution_dict(row, user_row.username, substitute_row.username, today)
+    uow.commit()
+    return result
+
+
+def end_substitution(uow: UnitOfWork, actor: str, substitution_id: int, today: date | None = None) -> dict:
+    """End a substitution now (the absent user came back early); the row stays as a record."""
+    session = uow.session
+    actor_id = _active_user_id(session, actor, "username")
+    row = session.get(Substitution, substitution_id) if isinstance(substitution_id, int) else None
+    if row is None:
+        raise NotFound(f"unknown substitution '{substitution_id}'", field="substitution_id")
+    permissions.require(permissions.may_end_substitution(session, actor_id, row.user_id, row.substitute_id,
+                                                         row.created_by_id),
+                        f"{actor} may not end substitution {substitution_id}")
+    if row.ended_at is not None:
+        raise Conflict(f"substitution {substitution_id} already ended at {row.ended_at.isoformat()}")
+    row.ended_at, row.ended_by_id = utcnow(), actor_id
+    session.flush()
+    result = _substitution_dict(row, row.user.username, row.substitute.username, today)
+    uow.commit()
+    return result
+
+
+def list_substitutions(session: Session, username: str | None = None, active_on: date | None = None) -> list[dict]:
+    """Substitutions covering or naming `username` (all, without it), optionally only those active on a day."""
+    query = select(Substitution).order_by(Substitution.from_date, Substitution.id)
+    if username is not None:
+        user_id = get_user(session, username).id
+        query = query.where((Substitution.user_id == user_id) | (Substitution.substitute_id == user_id))
+    if active_on is not None:
+        query = query.where(Substitution.ended_at.is_(None), Substitution.from_date <= active_on,
+                            Substitution.to_date >= active_on)
+    return [_substitution_dict(row, row.user.username, row.substitute.username, active_on)
+            for row in session.scalars(query)]
+
+
+def _substitution_dict(row: Substitution, user: str, substitute: str, today: date | None) -> dict:
+    today = today or local_today()
+    return {"id": row.id, "user": user, "substitute": substitute, "from_date": row.from_date.isoformat(),
+            "to_date": row.to_date.isoformat(), "ended_at": row.ended_at.isoformat() if row.ended_at else None,
+            "active": row.ended_at is None and row.from_date <= today <= row.to_date}
+
+
+def _user_or_none(session: Session, username) -> User | None:
+    if not isinstance(username, str) or not username:
+        return None
+    return session.scalar(select(User).where(User.username == username))
+
+
+def _active_user_id(session: Session, username: str, field: str) -> int:
+    user = _user_or_none(session, username)
+    if user is None:
+        raise NotFound(f"unknown user '{username}'", field=field)
+    if not user.is_active:
+        raise NotAllowed(f"user '{username}' is deactivated")
+    return user.id
