@@ -7,6 +7,7 @@ from .agenda import (AgendaAttachment, AgendaEntry, AgendaItem, AgendaSection, C
 from .background import CaseTypeSchedule, Incident, ServiceJob, SweepCursor
 from .case_types import CaseType, CaseTypeVersion, ModelFile
 from .cases import Case, CaseNumberSequence, MessageSubscription
+from .documents import Document, DocumentCprReference, DocumentVersion
 from .gdpr import AccessLogEntry, CaseParty, GdprReview, LegalHold
 from .integrations import ApiToken, WebhookDelivery, WebhookSubscription
 from .journal import JournalEvent
@@ -24,6 +25,7 @@ __all__ = [
     "Case", "CaseNumberSequence", "CaseTask", "CaseType", "CaseTypeSchedule", "CaseTypeVersion", "Group",
     "Incident", "JournalEvent", "Membership", "MessageSubscription", "ModelFile", "Notification",
     "RoleGrant", "SearchDocument", "ServiceJob", "Substitution", "SweepCursor", "User",
+    "Document", "DocumentCprReference", "DocumentVersion",
     "create_schema", "drop_schema",
 ]
 

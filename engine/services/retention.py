@@ -26,6 +26,7 @@ from ..errors import Conflict, InvalidInput, NotFound, SagsgangError
 from ..models import Case, CaseType, JournalEvent, User
 from ..models.gdpr import LegalHold
 from .cases import get_case
+from . import documents
 from .journal import GENESIS, Journal
 from .org import get_user
 
@@ -44,6 +45,10 @@ def register_deletion_hook(hook: DeletionHook) -> DeletionHook:
     if hook not in DELETION_HOOKS:
         DELETION_HOOKS.append(hook)
     return hook
+
+
+# Case documents: their rows, and their files in the document store once the deletion commits.
+register_deletion_hook(documents.delete_case_documents)
 
 
 def case_tables() -> list[Table]:

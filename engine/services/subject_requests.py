@@ -3,9 +3,12 @@
 Only records managers and administrators may search by CPR number; every search and export is
 written to the access log under the number's lookup hash, so it shows in the person's own
 look-up history. A search covers the parties of every case (by lookup hash), case titles and
-groupings, and the form data in every case's workflow state (where the number may appear in
-free text). The export holds the person's own data only: their party records, the case facts,
-and the form fields that name them, with any other CPR number in those fields redacted.
+groupings, the form data in every case's workflow state (where the number may appear in
+free text), and the documents whose name or text holds it (by the lookup hashes recorded at
+upload, engine.services.documents). The export holds the person's own data only: their party
+records, the case facts, the form fields that name them, with any other CPR number in those
+fields redacted, and the documents that name them (by name and version; the files themselves
+are downloaded from the case, each download logged).
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from ..crypto import protector_for
 from ..db import UnitOfWork, utcnow
 from ..models import Case, CaseParty, CaseType, User
 from .access_log import log_access, person_lookups
+from .documents import documents_naming
 from .org import get_user
 
 
@@ -31,6 +35,7 @@ class _Found:
     parties: list[CaseParty] = field(default_factory=list)
     fields: dict[tuple[str, str], None] = field(default_factory=dict)  # ordered set of (field, value)
     in_title: bool = False
+    documents: list[dict] = field(default_factory=list)  # the documents whose name or text holds the number
 
 
 def _walk(value, target: str, path: str, hits: dict) -> None:
@@ -102,6 +107,11 @@ def _search(uow: UnitOfWork, number: str) -> tuple[str, list[_Found]]:
             item = entry(case, case_type)
             item.in_title = in_title
             item.fields.update(dict.fromkeys(fields))
+    for case_id, document in documents_naming(session, lookup_hash):
+        if case_id not in found:
+            entry(*session.execute(select(Case, CaseType).join(CaseType, CaseType.id == Case.case_type_id)
+                                   .where(Case.id == case_id)).one())
+        found[case_id].documents.append(document)
     return lookup_hash, sorted(found.values(), key=lambda f: f.case.id)
 
 
@@ -115,7 +125,8 @@ def find_person(uow: UnitOfWork, cpr: str, actor: str, purpose: str) -> list[dic
         log_access(uow.session, user.id, "list", purpose, [f.case.id for f in found], subject_hash=lookup_hash)
     result = [{"number": f.case.number, "case_type": f.case_type.key, "title": f.case.title,
                "status": f.case.status, "as_party": bool(f.parties), "in_title": f.in_title,
-               "form_fields": sorted({name for name, _ in f.fields})} for f in found]
+               "form_fields": sorted({name for name, _ in f.fields}),
+               "documents": [d["name"] for d in f.documents]} for f in found]
     uow.commit()
     return result
 
@@ -139,6 +150,7 @@ def export_person(uow: UnitOfWork, cpr: str, actor: str, purpose: str) -> dict:
             "as_party": [{"kind": p.kind, "name": p.name, "role": p.role,
                           "cpr": cprs.format_cpr(protector.decrypt(p.cpr_encrypted))} for p in f.parties],
             "form_data": [{"field": name, "value": value} for name, value in f.fields],
+            "documents": f.documents,
         } for f in found],
         "lookups": lookups,
     }
@@ -176,6 +188,9 @@ class _PdfWriter:
                 self.line(f"Part: {party['name']}, {party['role'] or party['kind']}, CPR {party['cpr']}")
             for item in case["form_data"]:
                 self.line(f"Oplysning ({item['field']}): {item['value']}")
+            for document in case.get("documents", ()):
+                self.line(f"Dokument: {document['name']} (version {document['version']}, "
+                          f"modtaget {document['uploaded_on']})")
         self.heading(f"Opslag på dig ({len(export['lookups'])})", 13)
         for entry in export["lookups"]:
             self.line(f"{entry['at'][:19].replace('T', ' ')}  {entry['action']}  "
