@@ -181,24 +181,34 @@ def migrate_cases(unit_of_work: Callable[[], UnitOfWork], migration_id: int, act
     return result
 
 
+def _item(session: Session, item_id: int) -> CaseMigrationItem | None:
+    """An item under its row lock: two pollers of one migration must not both handle a case."""
+    return session.scalar(select(CaseMigrationItem).where(CaseMigrationItem.id == item_id).with_for_update())
+
+
 def _record(uow: UnitOfWork, item_id: int, outcome: str, reasons: list[str]) -> None:
     """Close an item without moving its case, and count it (its own unit of work)."""
-    item = uow.session.get(CaseMigrationItem, item_id)
+    item = _item(uow.session, item_id)
     if item is None or item.outcome != "pending":
         return
     item.outcome, item.reasons = outcome, reasons
-    job = uow.session.get(CaseMigration, item.migration_id)
+    job = _job(uow.session, item.migration_id)
     setattr(job, outcome, getattr(job, outcome) + 1)
     uow.session.flush()
     uow.commit()
 
 
+def _job(session: Session, migration_id: int) -> CaseMigration:
+    """The job under its row lock: its counters are read, added to and written back."""
+    return session.scalar(select(CaseMigration).where(CaseMigration.id == migration_id).with_for_update())
+
+
 def _move_item(uow: UnitOfWork, item_id: int, actor: str) -> None:
     session = uow.session
-    item = session.get(CaseMigrationItem, item_id)
+    item = _item(session, item_id)
     if item is None or item.outcome != "pending":
         return
-    job = session.get(CaseMigration, item.migration_id)
+    job = _job(session, item.migration_id)
     old, new = session.get(CaseTypeVersion, job.from_version_id), session.get(CaseTypeVersion, job.to_version_id)
     head = read_head(session, Case.id == item.case_id)
     reasons = []
@@ -309,10 +319,10 @@ def revert_case(uow: UnitOfWork, item_id: int, actor: str) -> dict:
     old version does not have.
     """
     session = uow.session
-    item = session.get(CaseMigrationItem, item_id)
+    item = _item(session, item_id)
     if item is None:
         raise NotFound(f"unknown migration item {item_id}", field="item")
-    job = session.get(CaseMigration, item.migration_id)
+    job = _job(session, item.migration_id)
     _owner(session, actor, session.get(CaseType, job.case_type_id))
     if item.outcome != "moved":
         raise Conflict(f"the case was not moved by this migration (it is {item.outcome})", field="item")

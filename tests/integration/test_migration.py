@@ -2,6 +2,8 @@
 on real SQLite and PostgreSQL databases."""
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import select
 
@@ -165,3 +167,29 @@ def test_only_owners_migrate_and_only_to_published_versions(ctx):
     with ctx.unit_of_work(read_only=True) as uow, pytest.raises(Conflict):
         migration.plan_migration(uow, "flow", 1, 2, OWNER)
     assert NOTE_FORM  # the drafts' form is the published one
+
+
+def test_two_pollers_of_one_migration_move_each_case_once(ctx):
+    install_flow(ctx)
+    numbers = [open_case(ctx) for _ in range(6)]
+    publish(ctx, "flow", linear("Task_A", "Task_New", "Task_B"))
+    with ctx.unit_of_work() as uow:
+        job = migration.start_migration(uow, "flow", 1, 2, OWNER)
+    results, failures = [], []
+
+    def poll():
+        try:
+            results.append(migration.migrate_cases(ctx.unit_of_work, job["id"], OWNER))
+        except Exception as err:  # noqa: BLE001 - reported below
+            failures.append(err)
+
+    threads = [threading.Thread(target=poll) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []
+    final = migration.migrate_cases(ctx.unit_of_work, job["id"], OWNER)
+    assert (final["status"], final["moved"], final["refused"], final["failed"]) == ("finished", 6, 0, 0)
+    for number in numbers:
+        assert journal_kinds(ctx, number).count("case_migrated") == 1
