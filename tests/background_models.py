@@ -1,7 +1,7 @@
 """Inline BPMN models for the background-work tests: timers of every kind and service tasks."""
 from __future__ import annotations
 
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape, quoteattr
 
 from tests.models import GDPR_CALL, definitions, flow, user_task
 
@@ -58,10 +58,12 @@ def scheduled_bpmn(cycle: str = "R/PT1H", caseworker: str = "anna", title: str =
     ]))
 
 
-def service_bpmn(operator: str, params: dict[str, str], with_deadline: str | None = None) -> bytes:
+def service_bpmn(operator: str, params: dict[str, str], with_deadline: str | None = None,
+                 then_script: str | None = None) -> bytes:
     """start → service task (operator, parameters as expressions) → user task → review → end.
 
-    With `with_deadline`, an interrupting boundary timer on the service task escalates instead.
+    With `with_deadline`, an interrupting boundary timer on the service task escalates instead;
+    with `then_script`, the service task's outgoing flow passes a script task first.
     """
     parameters = "".join(f'<spiffworkflow:parameter id="{name}" type="str" value={quoteattr(value)}/>'
                          for name, value in params.items())
@@ -73,15 +75,21 @@ def service_bpmn(operator: str, params: dict[str, str], with_deadline: str | Non
                     + user_task("Task_Late", "For sent", "F_Late", "F_LateDone"))
         flows = [flow("F_Late", "Timer_ServiceDeadline", "Task_Late"), flow("F_LateDone", "Task_Late", "Call_GdprReview")]
     into_review = "F3</bpmn:incoming><bpmn:incoming>F_LateDone" if with_deadline else "F3"
+    after_service = [flow("F2", "Service_Call", "Task_Next")]
+    script = ""
+    if then_script:
+        script = (f'<bpmn:scriptTask id="Script_After" name="Efter"><bpmn:incoming>F2</bpmn:incoming>'
+                  f'<bpmn:outgoing>F2b</bpmn:outgoing><bpmn:script>{escape(then_script)}</bpmn:script></bpmn:scriptTask>')
+        after_service = [flow("F2", "Service_Call", "Script_After"), flow("F2b", "Script_After", "Task_Next")]
     return definitions("servicing", "\n".join([
         START,
         '<bpmn:serviceTask id="Service_Call" name="Kald"><bpmn:extensionElements>'
         f'<spiffworkflow:serviceTaskOperator id="{operator}" resultVariable="service_result">'
         f'<spiffworkflow:parameters>{parameters}</spiffworkflow:parameters></spiffworkflow:serviceTaskOperator>'
         '</bpmn:extensionElements><bpmn:incoming>F1</bpmn:incoming><bpmn:outgoing>F2</bpmn:outgoing></bpmn:serviceTask>',
-        deadline,
-        user_task("Task_Next", "Videre", "F2", "F3"),
+        deadline, script,
+        user_task("Task_Next", "Videre", "F2b" if then_script else "F2", "F3"),
         GDPR_CALL.format(incoming=into_review, outgoing="F_End"), END,
-        flow("F1", "StartEvent", "Service_Call"), flow("F2", "Service_Call", "Task_Next"),
+        flow("F1", "StartEvent", "Service_Call"), *after_service,
         flow("F3", "Task_Next", "Call_GdprReview"), flow("F_End", "Call_GdprReview", "EndEvent"), *flows,
     ]))

@@ -116,8 +116,8 @@ def _journal_notifications(session: Session, event: JournalEvent, number: str, c
         assignee = data.get("assignee_id")
         if assignee is None and data.get("assignee"):
             assignee = user_ids.get(data["assignee"])
-        if assignee is None or (event.kind == "task_claimed" and event.actor == data.get("assignee")):
-            return []
+        if assignee is None or assignee == user_ids.get(event.actor):
+            return []  # nobody to tell, or the one who did it (opened the case, claimed the task)
         return [([assignee], "task_assigned", f"Ny opgave: {data.get('name') or data.get('task')} ({number})",
                  data.get("task_id"))]
     if event.kind in ("decision_recorded", "decision_received"):
@@ -140,8 +140,9 @@ def notify_from_journal(uow: UnitOfWork, now: datetime | None = None, batch: int
     rows = session.execute(
         select(JournalEvent, Case.number, Case.caseworker_id).join(Case, Case.id == JournalEvent.case_id)
         .where(JournalEvent.id > cursor.position).order_by(JournalEvent.id).limit(batch)).all()
-    names = {n for event, _, _ in rows for n in ([event.data.get("assignee")] if isinstance(event.data, dict) else [])
-             + list((event.data or {}).get("mentions", []) if event.kind == "mention" else []) if n}
+    names = {n for event, _, _ in rows
+             for n in [event.actor, (event.data or {}).get("assignee"),
+                       *((event.data or {}).get("mentions", []) if event.kind == "mention" else [])] if n}
     user_ids = dict(session.execute(select(User.username, User.id).where(User.username.in_(names))).all()) \
         if names else {}
     added, settled = 0, cursor.position

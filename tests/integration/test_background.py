@@ -50,9 +50,9 @@ def kinds(ctx, number):
     return [e["kind"] for e in overview(ctx, number)["journal"]]
 
 
-def open_case(ctx, key, user="anna", **kwargs):
+def open_case(ctx, key, user="anna", caseworker=None, **kwargs):
     with ctx.unit_of_work() as uow:
-        return cases.open_case(uow, key, user, "Sag", **kwargs)["number"]
+        return cases.open_case(uow, key, user, "Sag", caseworker=caseworker, **kwargs)["number"]
 
 
 def wait_until_due(ctx, number, timeout=5.0):
@@ -379,7 +379,9 @@ def test_http_request_handler_calls_an_allowed_endpoint(ctx):
 def test_new_tasks_due_dates_and_mentions_notify_and_mail(ctx, celery, smtp_sink):
     with_settings(ctx, smtp_host="127.0.0.1", smtp_port=smtp_sink.port)
     install(ctx, "deadline", deadline_bpmn("PT1H"), "deadline", "DL")
-    number = open_case(ctx, "deadline")
+    open_case(ctx, "deadline")  # anna's own case: her first task is no news to her
+    assert run(celery, "sagsgang.notify_from_journal") == 0
+    number = open_case(ctx, "deadline", user="bo", caseworker="anna")  # bo opens it for anna
     assert run(celery, "sagsgang.notify_from_journal") == 1
     assert run(celery, "sagsgang.notify_from_journal") == 0  # read again: nothing new
     with ctx.unit_of_work(read_only=True) as uow:
@@ -387,7 +389,8 @@ def test_new_tasks_due_dates_and_mentions_notify_and_mail(ctx, celery, smtp_sink
         [note] = notifications.list_notifications(uow.session, "anna")
     assert note["kind"] == "task_assigned" and note["case"] == number and "Behandl" in note["title"]
     with ctx.unit_of_work() as uow:
-        uow.session.execute(update(cases.CaseTask).values(due_at=utcnow() + timedelta(hours=2)))
+        uow.session.execute(update(cases.CaseTask).values(due_at=utcnow() + timedelta(hours=2)).where(
+            cases.CaseTask.case_id == select(Case.id).where(Case.number == number).scalar_subquery()))
         uow.commit()
     assert run(celery, "sagsgang.notify_due_tasks") == 1
     assert run(celery, "sagsgang.notify_due_tasks") == 0
@@ -406,8 +409,8 @@ def test_new_tasks_due_dates_and_mentions_notify_and_mail(ctx, celery, smtp_sink
 
 def test_without_smtp_notifications_stay_in_the_app(ctx, celery):
     install(ctx, "deadline", deadline_bpmn("PT1H"), "deadline", "DL")
-    open_case(ctx, "deadline")
-    run(celery, "sagsgang.notify_from_journal")
+    open_case(ctx, "deadline", user="bo", caseworker="anna")
+    assert run(celery, "sagsgang.notify_from_journal") == 1
     assert run(celery, "sagsgang.send_notification_mail") == 0
     with ctx.unit_of_work(read_only=True) as uow:
         assert uow.session.scalar(select(Notification.email_status)) == "skipped"
@@ -447,3 +450,17 @@ def test_the_retention_sweep_tells_records_managers_what_awaits_deletion(ctx, ce
     with ctx.unit_of_work(read_only=True) as uow:
         [note] = notifications.list_notifications(uow.session, "erik")
     assert note["kind"] == "retention" and note["title"].startswith("1 lukkede sager")
+
+
+def test_a_case_that_cannot_take_the_service_result_gets_an_incident_and_stays_as_it_was(ctx, celery, monkeypatch):
+    monkeypatch.setitem(service_tasks.HANDLERS, "echo", lambda call, settings: {"echo": call.params})
+    install(ctx, "servicing", service_bpmn("echo", {"value": "'x'"}, then_script="ratio = 1 / 0"),
+            "servicing", "SRV")
+    number = open_case(ctx, "servicing")  # eager: the handler runs, the script after it fails
+    with ctx.unit_of_work() as uow:
+        [found] = incidents.list_incidents(uow, "anna")
+    assert found["case"] == number and "ZeroDivisionError" in found["message"]
+    assert states(ctx, number) == []
+    assert "service_task_completed" not in kinds(ctx, number)
+    with ctx.unit_of_work(read_only=True) as uow:
+        assert uow.session.scalar(select(ServiceJob.status)) == "failed"

@@ -23,8 +23,7 @@ from sqlalchemy.exc import OperationalError
 
 from engine import crypto
 from engine.context import EngineContext
-from engine.models import Case, JournalEvent
-from engine.schema import upgrade_schema
+from engine.models import Case, JournalEvent, create_schema
 from engine.services import cases, queries
 from engine.services.journal import verify_journal
 from engine.services.org import load_organisation
@@ -101,7 +100,7 @@ class Deployment:
         }
         self.settings = Settings.from_env(self.env)
         self.ctx = EngineContext(self.settings, self.schema.database())
-        upgrade_schema(self.ctx.database.engine)
+        create_schema(self.ctx.database.engine)
         with self.ctx.unit_of_work() as uow:
             load_organisation(uow, json.loads(DEMO_ORGANISATION.read_text("utf-8")))
         self.producer = Celery("sagsgang-test-producer")
