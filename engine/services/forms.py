@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from .. import permissions
 from ..db import UnitOfWork
 from ..errors import InvalidInput, NotFound
-from ..models import Case, CaseTask, CaseType, CaseTypeVersion
+from ..models import Case, CaseTask, CaseType, CaseTypeVersion, Membership, User
 from ..runtime.instructions import render_instructions
 from ..runtime.state import load_state
 from .case_types import current_version, get_case_type
@@ -30,6 +30,11 @@ def startable_case_types(session, actor: str) -> list[dict]:
     return [{"key": case_type.key, "name": case_type.name, "prefix": case_type.prefix, "version": version,
              "kle_number": case_type.kle_number}
             for case_type, version in rows if permissions.can_start_case(session, user, case_type)]
+
+
+def case_type_names(session) -> dict[str, str]:
+    """Case type key -> name, for lists that carry only the key."""
+    return {key: name for key, name in session.execute(select(CaseType.key, CaseType.name))}
 
 
 def start_form(uow: UnitOfWork, case_type_key: str, actor: str) -> dict:
@@ -68,8 +73,22 @@ def task_form(uow: UnitOfWork, task_id: str, actor: str) -> dict:
                 instructions, data, uow.runtime.settings.script_time_limit)
         if schema:
             values = {key: data[key] for key in schema.get("properties", {}) if key in data}
+    actions, colleagues = {}, []
+    if is_open:
+        holders = permissions.TaskHolders(task.assignee_id, task.candidate_group_id, task.owner_id)
+        actions = {
+            "claim": task.assignee_id is None and bool(permissions.may_claim_task(session, user.id, holders)),
+            "unclaim": task.assignee_id is not None and bool(permissions.may_unclaim_task(session, user.id, holders)),
+            "assign": bool(permissions.may_assign_task(session, user.id, holders)),
+            "delegate": bool(permissions.may_delegate_task(session, user.id, holders)),
+            "take_back": task.owner_id is not None and bool(permissions.may_take_back_task(session, user.id, holders)),
+        }
+        if actions["assign"] or actions["delegate"]:
+            colleagues = _colleagues(session, user.id, task.candidate_group_id)
     return {
         "id": task.id, "name": task.name, "element_id": task.element_id, "state": task.state,
+        "actions": actions, "colleagues": colleagues,
+        "owner": task.owner.username if task.owner else None, "owner_name": task.owner.name if task.owner else None,
         "form": task.form, "schema": schema, "values": values,
         "instructions": instructions, "instructions_problem": instructions_problem,
         "assignee": task.assignee.username if task.assignee else None,
@@ -85,6 +104,17 @@ def task_form(uow: UnitOfWork, task_id: str, actor: str) -> dict:
                  "case_type": case.case_type.key, "case_type_name": case.case_type.name,
                  "row_version": case.row_version},
     }
+
+
+def _colleagues(session, user_id: int, group_id: int | None) -> list[dict]:
+    """Active users a task can go to: the candidate group's members, else the actor's groups' members."""
+    groups = [group_id] if group_id is not None else list(permissions.group_ids_of(session, user_id))
+    if not groups:
+        return []
+    rows = session.execute(select(User.username, User.name).join(Membership, Membership.user_id == User.id)
+                           .where(Membership.group_id.in_(groups), User.is_active.is_(True))
+                           .distinct().order_by(User.name))
+    return [{"username": username, "name": name} for username, name in rows]
 
 
 def check_form(schema: dict | None, data: dict, form_name: str) -> list[dict]:

@@ -5,6 +5,8 @@ import re
 
 import pytest
 
+from engine.services import cases
+
 pytestmark = pytest.mark.browser
 
 
@@ -23,7 +25,7 @@ def log_in(page, base: str, username: str) -> None:
 
 
 def test_start_a_case_and_work_its_group_task(page, live_server, viewport):
-    base = live_server
+    base = live_server.url
     shots = page.screens
     page.goto(f"{base}/login")
     shots.shot("login")
@@ -56,10 +58,15 @@ def test_start_a_case_and_work_its_group_task(page, live_server, viewport):
     assert row.count() == 1
     shots.shot("group-tasks")
     no_horizontal_scroll(page)
-    row.get_by_role("link", name="Faglig vurdering").click()
+    row.get_by_role("button", name=re.compile("^Tag")).click()
+
+    # Claimed: the task is anna's now and has left the group's list.
+    page.wait_for_selector("h1:has-text('Faglig vurdering')")
+    assert "Opgaven er din nu." in page.locator(".flashes").inner_text()
+    assert page.get_by_role("button", name="Læg tilbage til gruppen").is_visible()
+    assert "Mine opgaver 1" in page.locator(".main-nav").inner_text()
 
     # Submit with an error: an incomplete application needs the missing information described.
-    page.wait_for_selector("h1:has-text('Faglig vurdering')")
     assert "36.5 m²" in page.locator(".instructions").inner_text()
     page.get_by_label("Faglig vurdering (valgfrit)").fill("Carporten overholder BR18.")
     page.get_by_role("button", name="Udfør opgaven").click()
@@ -86,7 +93,7 @@ def test_start_a_case_and_work_its_group_task(page, live_server, viewport):
 
 
 def test_keyboard_reaches_the_navigation_and_shows_focus(page, live_server, viewport):
-    base = live_server
+    base = live_server.url
     log_in(page, base, "bo")
     page.goto(f"{base}/")
     page.keyboard.press("Tab")
@@ -97,5 +104,30 @@ def test_keyboard_reaches_the_navigation_and_shows_focus(page, live_server, view
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline == "solid"
     page.screens.shot("keyboard-focus")
+    no_horizontal_scroll(page)
+    assert not page.console_errors, page.console_errors
+
+
+def test_filters_swap_the_task_table_in_place(page, live_server, viewport):
+    base = live_server.url
+    with live_server.ctx.unit_of_work() as uow:
+        akt = cases.open_case(uow, "aktindsigt", "anna", "Aktindsigt", "Søndergade 12", {
+            "requester_email": "borger@example.dk", "requested_documents": "Akterne", "received_date": "2026-11-20"})
+    with live_server.ctx.unit_of_work() as uow:
+        byg = cases.open_case(uow, "byggetilladelse", "anna", "Carport", "Havnegade 3", {
+            "address": "Havnegade 3", "cadastral_number": "7a", "building_type": "extension", "floor_area": 20,
+            "applicant": "Hans Hansen"}, caseworker="anna")
+    log_in(page, base, "anna")
+    page.goto(f"{base}/tasks/mine")
+    assert akt["number"] in page.locator("#task-table").inner_text()
+    page.evaluate("window.sagsgangMarker = 'still here'")
+    page.get_by_label("Sagstype").select_option(label="Ansøgning om byggetilladelse")
+    page.wait_for_url(re.compile(r".*case_type=byggetilladelse.*"))
+    page.wait_for_selector("#task-table .empty")
+    assert "Ingen opgaver matcher filtrene." in page.locator("#task-table").inner_text()
+    assert page.evaluate("window.sagsgangMarker") == "still here"  # swapped by htmx, not reloaded
+    page.goto(f"{base}/tasks/group")
+    assert byg["number"] in page.locator("#task-table").inner_text()
+    page.screens.shot("filtered")
     no_horizontal_scroll(page)
     assert not page.console_errors, page.console_errors

@@ -113,8 +113,55 @@ def test_group_tasks_list_and_htmx_partial(client):
     browser.login("bo")
     html = client.get("/tasks/group").get_data(as_text=True)
     assert "Faglig vurdering" in html and number in html and "Min gruppes opgaver" in html
-    partial = client.get("/tasks/group", headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert partial.lstrip().startswith('<div id="task-table">') and "<html" not in partial
+    partial = client.get("/tasks/group?sort=-due", headers={"HX-Request": "true", "HX-Target": "task-table"})
+    html = partial.get_data(as_text=True)
+    assert html.lstrip().startswith('<div id="task-table"') and "<html" not in html and number in html
+
+
+def test_task_lists_filter_by_case_type_and_due_state(client):
+    browser = Browser(client)
+    browser.login("anna")
+    akt = _start(browser, "aktindsigt", AKT_START)
+    html = client.get("/tasks/mine?case_type=aktindsigt").get_data(as_text=True)
+    assert akt in html and "1 opgave" in html
+    html = client.get("/tasks/mine?case_type=byggetilladelse").get_data(as_text=True)
+    assert akt not in html and "Ingen opgaver matcher filtrene." in html
+    assert akt not in client.get("/tasks/mine?due=overdue").get_data(as_text=True)
+    assert akt in client.get("/tasks/mine?grouping=S%C3%B8ndergade+12&sort=-created&page=x").get_data(as_text=True)
+    assert akt not in client.get("/tasks/mine?grouping=Elsewhere").get_data(as_text=True)
+    assert client.get("/tasks/mine?sort=nonsense&due=whenever").status_code == 200
+
+
+def test_claim_from_the_group_list_then_hand_back_and_delegate(client, ctx):
+    browser = Browser(client)
+    browser.login("anna")
+    number = _start(browser, "byggetilladelse", BYG_START)
+    task = _open_task(ctx, number)
+    browser.logout()
+    browser.login("bo")
+    response = browser.submit(f"/tasks/{task.id}/claim", {"next": "/tasks/group", "then": f"/tasks/{task.id}"},
+                              page_url="/tasks/group")
+    assert response.status_code == 302 and response.headers["Location"] == f"/tasks/{task.id}"
+    html = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "Opgaven er din nu." in html and "Læg tilbage til gruppen" in html and "Bo Nielsen" in html
+    assert number not in client.get("/tasks/group").get_data(as_text=True)
+    assert number in client.get("/tasks/mine").get_data(as_text=True)
+    # anna's claim comes too late: a clear message, not a crash
+    browser.logout()
+    browser.login("anna")
+    response = browser.submit(f"/tasks/{task.id}/claim", {"next": "/tasks/group"}, page_url="/tasks/group")
+    assert response.headers["Location"] == "/tasks/group"
+    assert "En anden har ændret opgaven i mellemtiden" in client.get("/tasks/group").get_data(as_text=True)
+    browser.logout()
+    browser.login("bo")
+    response = browser.submit(f"/tasks/{task.id}/delegate", {"colleague": "anna"}, page_url=f"/tasks/{task.id}")
+    assert response.status_code == 302
+    assert "Opgaven er delegeret til anna." in client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "delegeret til anna" in client.get("/tasks/delegated").get_data(as_text=True)
+    assert re.search(r"Delegeret af mig <span class=\"count\">1</span>", client.get("/").get_data(as_text=True))
+    browser.submit(f"/tasks/{task.id}/take-back", page_url=f"/tasks/{task.id}")
+    browser.submit(f"/tasks/{task.id}/unclaim", page_url=f"/tasks/{task.id}")
+    assert number in client.get("/tasks/group").get_data(as_text=True)
 
 
 def test_task_form_is_drawn_from_its_schema_with_instructions(client, ctx):

@@ -5,7 +5,7 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask_babel import gettext as _
 
 from engine.errors import InvalidInput, WorkflowError
-from engine.services import case_views, cases, forms, queries
+from engine.services import case_views, cases, forms, worklists
 
 from ..security import current_user
 from .forms import apply_row_action, form_view, merge_problems, parse_form
@@ -22,11 +22,9 @@ def _engine():
 
 
 def latest_cases(limit: int = LATEST) -> list[dict]:
-    # A writing unit of work: listing cases may be written to the access log.
-    with _engine().unit_of_work() as uow:
-        found = queries.list_cases(uow.session, current_user(), limit=limit)
-        uow.commit()
-    return found
+    """The cases the user changed last (from the journal's index)."""
+    with _engine().unit_of_work(read_only=True) as uow:
+        return worklists.latest_cases(uow.session, current_user(), limit=limit)
 
 
 @bp.get("/")
@@ -52,7 +50,7 @@ def start(case_type: str):
     with _engine().unit_of_work(read_only=True) as uow:
         view = forms.start_form(uow, case_type, current_user())
     schema = view["schema"]
-    if request.method == "GET":
+    if request.method != "POST":
         return _start_page(view, form_view(schema), {"title": "", "grouping": ""})
     meta = {name: request.form.get(field, "").strip() for name, field in META_FIELDS.items()}
     data, problems, state = parse_form(schema, request.form)
@@ -64,7 +62,7 @@ def start(case_type: str):
     if problems or meta_errors:
         problems = merge_problems(problems, forms.check_form(schema, data, view["form"]))
         return _start_page(view, form_view(schema, state=state, problems=problems), meta, meta_errors,
-                           _("The form has errors. Correct the fields marked below."), 422)
+                           status=422)
     try:
         with _engine().unit_of_work() as uow:
             opened = cases.open_case(uow, case_type, current_user(), meta["title"], meta["grouping"], data)
@@ -73,8 +71,7 @@ def start(case_type: str):
         if not problems and err.field in META_FIELDS:
             meta_errors = {err.field: [err.message]}
         return _start_page(view, form_view(schema, state=state, problems=problems or (
-            [] if meta_errors else [{"field": "(form)", "message": err.message}])), meta, meta_errors,
-            _("The form has errors. Correct the fields marked below."), 422)
+            [] if meta_errors else [{"field": "(form)", "message": err.message}])), meta, meta_errors, status=422)
     flash(_("Case %(number)s is started.", number=opened["number"]), "success")
     return redirect(url_for("cases.show", number=opened["number"]))
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
-from engine.services import queries
+from engine.services import worklists
 
 from ..security import current_user
 from .cases import latest_cases
@@ -16,5 +16,5 @@ FRONT_PAGE_TASKS = 10
 @bp.get("/")
 def index():
     with current_app.extensions["sagsgang"].unit_of_work(read_only=True) as uow:
-        tasks = queries.open_tasks(uow.session, current_user(), "mine", limit=FRONT_PAGE_TASKS)
+        tasks = worklists.my_tasks(uow.session, current_user(), limit=FRONT_PAGE_TASKS)
     return render_template("home/index.html", tasks=tasks, cases=latest_cases())
