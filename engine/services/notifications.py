@@ -1,7 +1,8 @@
 """Notifications: in-app (the bell and its unread count) and e-mail, immediate or as a digest.
 
 What causes a notification:
-- a new task assigned to someone, a decision, a mention: events in the case journals, read by
+- a new task assigned to someone, a committee's decision back in the case, a mention: events in
+  the case journals, read by
   `notify_from_journal` (the journal is the outbox: nothing in the hot path waits for it);
 - a task due soon or overdue: `notify_due_tasks`, a periodic sweep over the task index;
 - an incident: `incidents.open_incident` calls `notify` in its own unit of work;
@@ -27,6 +28,7 @@ from ..errors import InvalidInput, NotFound
 from ..models import Case, CaseTask, JournalEvent, Notification, RoleGrant, SweepCursor, User
 from ..settings import Settings
 from . import retention
+from .agenda_intake import DECISION
 from .org import get_user
 
 _INSERT = {"postgresql": pg_insert, "sqlite": sqlite_insert}
@@ -120,9 +122,9 @@ def _journal_notifications(session: Session, event: JournalEvent, number: str, c
             return []  # nobody to tell, or the one who did it (opened the case, claimed the task)
         return [([assignee], "task_assigned", f"Ny opgave: {data.get('name') or data.get('task')} ({number})",
                  data.get("task_id"))]
-    if event.kind in ("decision_recorded", "decision_received"):
-        text = data.get("decision") or data.get("title") or ""
-        return [([caseworker_id], "decision", f"Beslutning i sag {number}" + (f": {text}" if text else ""), None)]
+    if event.kind == "message_received" and data.get("message") == DECISION:
+        # A committee's decision came back into the case (agenda.record_decision).
+        return [([caseworker_id], "decision", f"Udvalgets beslutning er kommet i sag {number}", None)]
     if event.kind == "mention":
         mentioned = [user_ids.get(name) for name in data.get("mentions", [])]
         return [(mentioned, "mention", f"{event.actor} nævnte dig i sag {number}", None)]

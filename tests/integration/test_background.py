@@ -20,7 +20,7 @@ from engine.models import Case, CaseTypeSchedule, Incident, JournalEvent, Notifi
 from engine.services import cases, incidents, notifications, queries, schedules, service_tasks
 from engine.services.journal import verify_journal
 from tests.background_models import reminder_bpmn, scheduled_bpmn, service_bpmn, wait_bpmn
-from tests.models import deadline_bpmn, install
+from tests.models import GDPR_CALL, deadline_bpmn, definitions, flow, install
 from workflows.celery_app import celery_init_app
 from workflows.ticker import Ticker
 
@@ -464,3 +464,25 @@ def test_a_case_that_cannot_take_the_service_result_gets_an_incident_and_stays_a
     assert "service_task_completed" not in kinds(ctx, number)
     with ctx.unit_of_work(read_only=True) as uow:
         assert uow.session.scalar(select(ServiceJob.status)) == "failed"
+
+
+def test_a_committee_decision_back_in_the_case_notifies_its_caseworker(ctx, celery):
+    bpmn = definitions("awaits_committee", "\n".join([
+        '<bpmn:startEvent id="StartEvent"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>',
+        '<bpmn:intermediateCatchEvent id="Catch_Decision"><bpmn:incoming>F1</bpmn:incoming>'
+        '<bpmn:outgoing>F2</bpmn:outgoing><bpmn:messageEventDefinition messageRef="Message_Decision"/>'
+        '</bpmn:intermediateCatchEvent>',
+        GDPR_CALL.format(incoming="F2", outgoing="F3"),
+        '<bpmn:endEvent id="EndEvent"><bpmn:incoming>F3</bpmn:incoming></bpmn:endEvent>',
+        flow("F1", "StartEvent", "Catch_Decision"), flow("F2", "Catch_Decision", "Call_GdprReview"),
+        flow("F3", "Call_GdprReview", "EndEvent"),
+    ]), root_elements='<bpmn:message id="Message_Decision" name="committee_decision"/>\n')
+    install(ctx, "awaits_committee", bpmn, "awaits_committee", "UDV")
+    number = open_case(ctx, "awaits_committee", user="bo", caseworker="anna")
+    run(celery, "sagsgang.notify_from_journal")
+    with ctx.unit_of_work() as uow:
+        cases.deliver_message(uow, "committee_decision", {"outcome": "approved"}, actor="dorte")
+    assert run(celery, "sagsgang.notify_from_journal") == 2  # the decision, and the review task it opened
+    with ctx.unit_of_work(read_only=True) as uow:
+        found = notifications.list_notifications(uow.session, "anna", unread_only=True)
+    assert sorted((n["kind"], n["case"]) for n in found) == [("decision", number), ("task_assigned", number)]
