@@ -14,7 +14,7 @@ from .extensions import db
 from .i18n import configure_i18n
 from .markdown import render_markdown
 from .security import configure_security
-from .ui import agenda, agenda_public, auth, cases, health, home, modeler, records, tasks
+from .ui import agenda, agenda_public, auth, cases, documents, health, home, modeler, records, tasks
 
 
 def create_app(settings: Settings | None = None, engine_context: EngineContext | None = None) -> Flask:
@@ -39,6 +39,8 @@ def configure_app(app: Flask, settings: Settings) -> None:
         SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # The largest document upload and the rest of its form; a larger request is cut off unread.
+        MAX_CONTENT_LENGTH=settings.document_max_bytes + 64 * 1024,
     )
 
 
@@ -66,6 +68,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(home.bp)
     app.register_blueprint(tasks.bp)
     app.register_blueprint(cases.bp)
+    app.register_blueprint(documents.bp)
     app.register_blueprint(agenda.bp)
     app.register_blueprint(agenda_public.bp)
     app.register_blueprint(records.bp)
