@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from lxml import etree
 
+from .findings import N_
 from .forms import field_names
 from .model import BPMN_NS, SPIFF_NS, lane_of, local, text_of
 
@@ -24,15 +25,16 @@ COMPARED = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThr
             "businessRuleTask", "callActivity", "subProcess", "transaction", "adHocSubProcess",
             "exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway", "complexGateway",
             "sequenceFlow", "lane", "message", "dataObject", "dataObjectReference"}
-COSMETIC = {"name", "documentation", "instructions"}
+COSMETIC = {"name", "documentation", "instructions"}  # labels, not msgids
 LABELS = {
-    "@name": "name", "@default": "default flow", "@sourceRef": "from", "@targetRef": "to",
-    "@calledElement": "called building block", "@attachedToRef": "attached to", "@cancelActivity": "interrupting",
-    "@messageRef": "message", "conditionExpression": "condition", "script": "script",
-    "property:formJsonSchemaFilename": "form", "property:dueIn": "due in", "property:followUpIn": "follow up in",
-    "instructionsForEndUser": "instructions", "calledDecisionId": "decision table", "preScript": "pre-script",
-    "postScript": "post-script", "timerEventDefinition": "timer", "messageEventDefinition": "message",
-    "multiInstanceLoopCharacteristics": "repetition", "standardLoopCharacteristics": "loop",
+    "@name": N_("name"), "@default": N_("default flow"), "@sourceRef": N_("from"), "@targetRef": N_("to"),
+    "@calledElement": N_("called building block"), "@attachedToRef": N_("attached to"), "@cancelActivity": N_("interrupting"),
+    "@messageRef": N_("message"), "conditionExpression": N_("condition"), "script": N_("script"),
+    "property:formJsonSchemaFilename": N_("form"), "property:dueIn": N_("due in"), "property:followUpIn": N_("follow up in"),
+    "instructionsForEndUser": N_("instructions"), "calledDecisionId": N_("decision table"), "preScript": N_("pre-script"),
+    "postScript": N_("post-script"), "timerEventDefinition": N_("timer"), "messageEventDefinition": N_("message"),
+    "multiInstanceLoopCharacteristics": N_("repetition"), "standardLoopCharacteristics": N_("loop"),
+    "documentation": N_("documentation"), "type": N_("kind of element"), "lane": N_("lane"),
 }
 SKIPPED_CHILDREN = {"incoming", "outgoing", "flowNodeRef", "childLaneSet"}
 

@@ -22,21 +22,22 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.util.task import TaskState
 
 from ..errors import WorkflowError
+from ..lint import messages as m
+from ..lint.messages import Reason
 from .parsing import ParsedModel
 
 PAST = TaskState.COMPLETED | TaskState.STARTED | TaskState.ERROR
 PRESENT = TaskState.READY | TaskState.WAITING
 PREDICTED = TaskState.MAYBE | TaskState.LIKELY | TaskState.FUTURE
-_INTERNAL_SUFFIXES = {".BoundaryEventSplit": "the boundary events of '%s'",
-                      ".BoundaryEventJoin": "the boundary events of '%s'"}
+_INTERNAL_SUFFIXES = (".BoundaryEventSplit", ".BoundaryEventJoin")
 
 
 @dataclass
 class Assessment:
     """Whether a workflow can move to a spec: `reasons` block the move, `notes` only inform."""
 
-    reasons: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
+    notes: list[Reason] = field(default_factory=list)
     waiting_at: list[str] = field(default_factory=list)
 
     @property
@@ -49,9 +50,9 @@ def _label(task_spec) -> str:
     bpmn_id = getattr(task_spec, "bpmn_id", None)
     if bpmn_id:
         return f"'{name}' ({bpmn_id})" if name else f"'{bpmn_id}'"
-    for suffix, template in _INTERNAL_SUFFIXES.items():
+    for suffix in _INTERNAL_SUFFIXES:
         if task_spec.name.endswith(suffix):
-            return template % task_spec.name[: -len(suffix)]
+            return m.BOUNDARY_EVENTS % {"task": task_spec.name[: -len(suffix)]}
     return f"'{task_spec.name}'"
 
 
@@ -67,15 +68,13 @@ def assess(workflow, model: ParsedModel, changed: dict[str, list[str]]) -> Asses
     matters at run time (engine.lint.diff.compare_bpmn)."""
     result = Assessment()
     if workflow.spec.name != model.spec.name:
-        result.reasons.append(f"the new version starts the process '{model.spec.name}', not "
-                              f"'{workflow.spec.name}'")
+        result.reasons.append(Reason(m.OTHER_PROCESS, {"new": model.spec.name, "old": workflow.spec.name}))
         return result
     for sub, spec in _pairs(workflow, model):
         active = [t for t in sub.tasks.values() if t.state & (PAST | PRESENT)]
         if spec is None:
             if any(t.state & (PRESENT | TaskState.STARTED) for t in active) or sub is workflow:
-                result.reasons.append(f"the case is inside the building block '{sub.spec.name}', which the new "
-                                      "version does not call")
+                result.reasons.append(Reason(m.BLOCK_GONE, {"block": sub.spec.name}))
             continue
         for task in active:
             task_spec = task.task_spec
@@ -85,30 +84,26 @@ def assess(workflow, model: ParsedModel, changed: dict[str, list[str]]) -> Asses
                 if bpmn_id:
                     result.waiting_at.append(bpmn_id)
                 if new is None:
-                    result.reasons.append(f"the case waits at {_label(task_spec)}, which the new version removed")
+                    result.reasons.append(Reason(m.WAITS_REMOVED, {"task": _label(task_spec)}))
                 elif type(new) is not type(task_spec):
-                    result.reasons.append(f"the case waits at {_label(task_spec)}, which the new version turned "
-                                          f"into another kind of element")
+                    result.reasons.append(Reason(m.WAITS_OTHER_KIND, {"task": _label(task_spec)}))
                 elif bpmn_id and changed.get(bpmn_id):
                     what = ", ".join(changed[bpmn_id])
                     if isinstance(task_spec, CatchingEvent) and "timer" in changed[bpmn_id]:
-                        result.notes.append(f"{_label(task_spec)} has a new timer; it counts from the move")
+                        result.notes.append(Reason(m.NEW_TIMER, {"task": _label(task_spec)}))
                     else:
-                        result.notes.append(f"{_label(task_spec)}, where the case waits, changed ({what}); the "
-                                            "case continues with the new version of it")
+                        result.notes.append(Reason(m.WAITS_CHANGED, {"task": _label(task_spec), "what": what}))
                 continue
             if not task.state & PAST:
                 continue
+            done = bool(task.state & TaskState.COMPLETED)
             if new is None:
-                verb = "was done" if task.state & TaskState.COMPLETED else "is under way"
-                result.reasons.append(f"{_label(task_spec)} {verb} in this case but the new version removed it")
+                result.reasons.append(Reason(m.DONE_REMOVED if done else m.STARTED_REMOVED, {"task": _label(task_spec)}))
             elif type(new) is not type(task_spec):
-                result.reasons.append(f"{_label(task_spec)} was done in this case but the new version turned it "
-                                      "into another kind of element")
+                result.reasons.append(Reason(m.DONE_OTHER_KIND, {"task": _label(task_spec)}))
             elif bpmn_id and changed.get(bpmn_id):
-                verb = "was done" if task.state & TaskState.COMPLETED else "is under way"
-                result.reasons.append(f"{_label(task_spec)} {verb} in this case but the new version changed it "
-                                      f"({', '.join(changed[bpmn_id])})")
+                result.reasons.append(Reason(m.DONE_CHANGED if done else m.STARTED_CHANGED,
+                                             {"task": _label(task_spec), "what": ", ".join(changed[bpmn_id])}))
     return result
 
 

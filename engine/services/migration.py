@@ -21,7 +21,9 @@ from sqlalchemy.orm import Session
 
 from ..db import UnitOfWork, utcnow
 from ..errors import Conflict, InvalidInput, NotFound, SagsgangError
+from ..lint import messages as m
 from ..lint.diff import compare_bpmn
+from ..lint.messages import Reason
 from ..models import Case, CaseTask, CaseType, CaseTypeVersion
 from ..models.case_types import CaseMigration, CaseMigrationItem
 from ..runtime import advance as runtime
@@ -98,9 +100,11 @@ def plan_migration(uow: UnitOfWork, key: str, from_number: int, to_number: int, 
             workflow = load_state(case.state, old_model, uow.runtime.script_engine)
             assessment = target.assess(workflow)
         except SagsgangError as err:
-            assessment = migrate.Assessment(reasons=[f"the case's state cannot be read: {err}"])
+            assessment = migrate.Assessment(reasons=[Reason(m.STATE_UNREADABLE, {"problem": str(err)})])
         rows.append({"number": case.number, "title": case.title, "movable": assessment.movable,
-                     "reasons": assessment.reasons, "notes": assessment.notes, "waiting_at": assessment.waiting_at})
+                     "reasons": [str(r) for r in assessment.reasons], "notes": [str(n) for n in assessment.notes],
+                     "reason_details": [r.as_dict() for r in assessment.reasons],
+                     "note_details": [n.as_dict() for n in assessment.notes], "waiting_at": assessment.waiting_at})
     return {"case_type": key, "from_version": from_number, "to_version": to_number, "cases": rows,
             "movable": sum(1 for r in rows if r["movable"]), "refused": sum(1 for r in rows if not r["movable"]),
             "changed_elements": target.changed}
@@ -168,7 +172,7 @@ def migrate_cases(unit_of_work: Callable[[], UnitOfWork], migration_id: int, act
                 _move_item(uow, item_id, actor)
         except SagsgangError as err:
             with unit_of_work() as uow:
-                _record(uow, item_id, "failed", [str(err)])
+                _record(uow, item_id, "failed", [Reason(m.MOVE_FAILED, {"problem": str(err)})])
     with unit_of_work() as uow:
         job = uow.session.get(CaseMigration, migration_id)
         left = uow.session.scalar(select(CaseMigrationItem.id).where(
@@ -186,12 +190,12 @@ def _item(session: Session, item_id: int) -> CaseMigrationItem | None:
     return session.scalar(select(CaseMigrationItem).where(CaseMigrationItem.id == item_id).with_for_update())
 
 
-def _record(uow: UnitOfWork, item_id: int, outcome: str, reasons: list[str]) -> None:
+def _record(uow: UnitOfWork, item_id: int, outcome: str, reasons: list[Reason]) -> None:
     """Close an item without moving its case, and count it (its own unit of work)."""
     item = _item(uow.session, item_id)
     if item is None or item.outcome != "pending":
         return
-    item.outcome, item.reasons = outcome, reasons
+    item.outcome, item.reasons = outcome, [r.as_dict() for r in reasons]
     job = _job(uow.session, item.migration_id)
     setattr(job, outcome, getattr(job, outcome) + 1)
     uow.session.flush()
@@ -213,9 +217,9 @@ def _move_item(uow: UnitOfWork, item_id: int, actor: str) -> None:
     head = read_head(session, Case.id == item.case_id)
     reasons = []
     if head is None or head.status != "open":
-        reasons = [f"the case is {head.status if head else 'gone'} now"]
+        reasons = [Reason(m.CASE_NOT_OPEN, {"status": head.status if head else "deleted"})]
     elif head.version_id != old.id:
-        reasons = ["the case is no longer on the old version"]
+        reasons = [Reason(m.CASE_MOVED_ON)]
     if reasons:
         _finish(session, job, item, "refused", reasons)
         uow.commit()
@@ -231,15 +235,16 @@ def _move_item(uow: UnitOfWork, item_id: int, actor: str) -> None:
     previous_state = dump_state(loaded.workflow)
     _switch(uow, loaded, target.model, new, target.keep_timers(assessment), actor, actor_id,
             "case_migrated", {"from_version": old.number, "to_version": new.number, "migration": job.id,
-                              "notes": assessment.notes})
+                              "notes": [str(n) for n in assessment.notes]})
     item.previous_state, item.previous_version_id = previous_state, old.id
     item.row_version_after, item.moved_at = loaded.head.row_version, utcnow()
     _finish(session, job, item, "moved", [])
     uow.commit()
 
 
-def _finish(session: Session, job: CaseMigration, item: CaseMigrationItem, outcome: str, reasons: list[str]) -> None:
-    item.outcome, item.reasons = outcome, reasons
+def _finish(session: Session, job: CaseMigration, item: CaseMigrationItem, outcome: str,
+            reasons: list[Reason]) -> None:
+    item.outcome, item.reasons = outcome, [r.as_dict() for r in reasons]
     setattr(job, outcome, getattr(job, outcome) + 1)
     session.flush()
 
@@ -296,7 +301,10 @@ def migration_status(uow: UnitOfWork, migration_id: int, actor: str) -> dict:
     return {**migration_progress_row(job), "case_type": case_type.key, "from_version": old.number,
             "to_version": new.number,
             "cases": [{"item": item.id, "number": number, "title": title, "outcome": item.outcome,
-                       "reasons": item.reasons or [], "moved_at": item.moved_at.isoformat() if item.moved_at else None,
+                       "reasons": [r["text"] if isinstance(r, dict) else str(r) for r in item.reasons or []],
+                       "reason_details": [r if isinstance(r, dict) else {"text": str(r), "template": str(r), "params": {}}
+                                          for r in item.reasons or []],
+                       "moved_at": item.moved_at.isoformat() if item.moved_at else None,
                        "revertible": item.outcome == "moved"} for item, number, title in rows]}
 
 
@@ -345,8 +353,8 @@ def revert_case(uow: UnitOfWork, item_id: int, actor: str) -> dict:
         target = _Target(uow, new, old)
         assessment = target.assess(loaded.workflow)
         if not assessment.movable:
-            raise Conflict(f"case {head.number} cannot move back: " + "; ".join(assessment.reasons), field="item",
-                           reasons=assessment.reasons)
+            raise Conflict(f"case {head.number} cannot move back: " + "; ".join(map(str, assessment.reasons)),
+                           field="item", reasons=[str(r) for r in assessment.reasons])
         _switch(uow, loaded, old_model, old, target.keep_timers(assessment), actor, actor_id,
                 "case_migration_reverted", {**data, "how": "migrated back (the case changed after the move)"})
     item.outcome, item.previous_state = "reverted", None

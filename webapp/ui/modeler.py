@@ -60,6 +60,24 @@ def _shown(report: dict) -> dict:
     return report
 
 
+@bp.app_template_global("modeler_label")
+def label(text: str | None) -> str:
+    """A word the engine marked for translation (a diff aspect such as "condition"), translated."""
+    return _(text) if text else ""
+
+
+@bp.app_template_global("modeler_reason")
+def reason(detail: dict) -> str:
+    """Why a case can or cannot move, in the user's language (engine/lint/messages.py)."""
+    params = dict(detail.get("params") or {})
+    if isinstance(params.get("what"), str):
+        params["what"] = ", ".join(_(part) for part in params["what"].split(", "))
+    try:
+        return _(detail["template"], **params)
+    except (KeyError, TypeError, ValueError):
+        return detail.get("text", "")
+
+
 # --- the case type --------------------------------------------------------------------------------
 
 @bp.get("/")
