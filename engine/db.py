@@ -73,6 +73,9 @@ def configure_engine(engine: Engine) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
+            # Read through the OS page cache instead of SQLite's 2 MB per connection: search joins
+            # its index with cases at random rows (docs/benchmarks.md, search).
+            cursor.execute("PRAGMA mmap_size=1073741824")
             cursor.close()
 
         @event.listens_for(engine, "begin")

@@ -32,6 +32,11 @@ class Match:
     rank: object         # ORDER BY rank ascending puts the best match first
     backend: "Backend"
     query: Query
+    candidates: object   # SELECT id, rank of every match from the full-text index alone, best first
+
+    def best(self, session: Session, how_many: int) -> list[tuple[int, float]]:
+        """The `how_many` best matches by rank, ignoring permissions and filters (cheap: no joins)."""
+        return [tuple(row) for row in session.execute(self.candidates.limit(how_many)).all()]
 
     def highlights(self, session: Session, ids: list[int]) -> dict[int, tuple[str, str]]:
         """id -> (title, snippet) as HTML: text escaped, matches in <mark>."""
@@ -69,7 +74,8 @@ class SqliteBackend(Backend):
         source = _FTS.join(SearchDocument, SearchDocument.id == _FTS.c.rowid)
         condition = _FTS_NAME.op("MATCH")(bindparam("fts_query", expression))
         rank = func.bm25(_FTS_NAME, 10.0, 4.0, 1.0)
-        return Match(source, condition, rank, self, query)
+        candidates = select(_FTS.c.rowid, rank).select_from(_FTS).where(condition).order_by(rank, _FTS.c.rowid.desc())
+        return Match(source, condition, rank, self, query, candidates)
 
     def highlight_rows(self, session: Session, match: Match, ids: list[int]):
         statement = text(
@@ -106,7 +112,10 @@ class PostgresBackend(Backend):
 
     def match(self, query: Query) -> Match:
         tsquery = func.websearch_to_tsquery(literal_column("'danish'"), bindparam("ts_query", websearch_text(query)))
-        return Match(SearchDocument.__table__, _TSV.op("@@")(tsquery), -func.ts_rank(_TSV, tsquery), self, query)
+        condition, rank = _TSV.op("@@")(tsquery), -func.ts_rank(_TSV, tsquery)
+        candidates = (select(SearchDocument.id, rank).where(condition)
+                      .order_by(rank, SearchDocument.id.desc()))
+        return Match(SearchDocument.__table__, condition, rank, self, query, candidates)
 
     def highlight_rows(self, session: Session, match: Match, ids: list[int]):
         options_title = f'HighlightAll=true, StartSel={MARK_START}, StopSel={MARK_END}'

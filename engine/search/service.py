@@ -29,6 +29,8 @@ from .backends import backend_for
 from .text import parse_query
 
 MAX_LIMIT = 100
+COUNT_CAP = 1000
+CANDIDATES = 200
 STATUSES = ("open", "closed")
 
 
@@ -36,7 +38,9 @@ def search(uow: UnitOfWork, actor: str, q: str, *, case_type: str | None = None,
            grouping: str | None = None, status: str | None = None, caseworker: str | None = None,
            opened_from=None, opened_to=None, closed_from=None, closed_to=None, kinds=None,
            limit: int = 20, offset: int = 0, purpose: str | None = None) -> dict:
-    """One page of hits, best first: {"total", "limit", "offset", "backend", "items": [...]}.
+    """One page of hits, best first: {"total", "total_exact", "limit", "offset", "backend", "items": [...]}.
+
+    `total` counts at most COUNT_CAP hits (then `total_exact` is false).
 
     Each item: kind (case, document, agenda_item), ref (its index key), title and snippet as HTML
     (escaped, matches in <mark>), rank, and the case it belongs to (None for an agenda item without
@@ -47,21 +51,52 @@ def search(uow: UnitOfWork, actor: str, q: str, *, case_type: str | None = None,
     query = parse_query(q)
     limit, offset = _bounds(limit, offset)
     match = backend_for(session).match(query)
-    where = [match.condition, visible_condition(session, user_id),
+    where = [visible_condition(session, user_id),
              *_filters(session, case_type, kle_number, grouping, status, caseworker,
                        opened_from, opened_to, closed_from, closed_to, kinds)]
-    source = match.source.outerjoin(Case, Case.id == SearchDocument.case_id)
-    total = session.execute(select(func.count()).select_from(source).where(*where)).scalar_one()
-    page = session.execute(
-        select(SearchDocument.id, match.rank.label("rank")).select_from(source).where(*where)
-        .order_by(match.rank, SearchDocument.id.desc()).limit(limit).offset(offset)).all()
+    total = _count(session, match, where)
+    page = _page(session, match, where, limit, offset)
     items = _items(session, match, page)
     case_ids = sorted({item["case_id"] for item in items if item["case_id"] is not None})
     if case_ids:
         log_access(session, user_id, "search", purpose, case_ids, detail={"hits": total})
     for item in items:
         del item["case_id"]
-    return {"total": total, "limit": limit, "offset": offset, "backend": match.backend.name, "items": items}
+    return {"total": min(total, COUNT_CAP), "total_exact": total <= COUNT_CAP, "limit": limit, "offset": offset,
+            "backend": match.backend.name, "items": items}
+
+
+def _count(session: Session, match, where: list) -> int:
+    """How many visible hits, counted up to COUNT_CAP + 1: nobody pages through thousands of hits,
+    and counting all of a word found in most cases would cost more than the whole page."""
+    source = match.source.outerjoin(Case, Case.id == SearchDocument.case_id)
+    hits = select(SearchDocument.id).select_from(source).where(match.condition, *where).limit(COUNT_CAP + 1)
+    return session.execute(select(func.count()).select_from(hits.subquery())).scalar_one()
+
+
+def _page(session: Session, match, where: list, limit: int, offset: int) -> list[tuple[int, float]]:
+    """(id, rank) of one page of visible hits, best first.
+
+    First from the best matches of the full-text index alone (no joins: cheap), keeping those the
+    user may see and the filters allow; that is exactly the page whenever enough of them survive,
+    since the rank order is the same. Otherwise (a user who sees few of many matches, or a narrow
+    filter) the whole query runs with permissions and filters in SQL, as it would without this step.
+    """
+    wanted = offset + limit
+    window = max(CANDIDATES, 4 * wanted)
+    best = match.best(session, window)
+    if best:
+        ids = [row_id for row_id, _ in best]
+        allowed = set(session.scalars(
+            select(SearchDocument.id).select_from(SearchDocument.__table__.outerjoin(Case, Case.id == SearchDocument.case_id))
+            .where(SearchDocument.id.in_(ids), *where)))
+        survivors = [(row_id, rank) for row_id, rank in best if row_id in allowed]
+        if len(survivors) >= wanted or len(best) < window:
+            return survivors[offset:wanted]
+    source = match.source.outerjoin(Case, Case.id == SearchDocument.case_id)
+    return [tuple(row) for row in session.execute(
+        select(SearchDocument.id, match.rank.label("rank")).select_from(source).where(match.condition, *where)
+        .order_by(match.rank, SearchDocument.id.desc()).limit(limit).offset(offset)).all()]
 
 
 def list_cases(uow: UnitOfWork, actor: str, *, case_type: str | None = None, kle_number: str | None = None,
@@ -216,7 +251,7 @@ _DETAILS = (select(SearchDocument.id, SearchDocument.key, SearchDocument.kind, S
 
 
 def _items(session: Session, match, page) -> list[dict]:
-    ids = [row.id for row in page]
+    ids = [row_id for row_id, _ in page]
     if not ids:
         return []
     details = {row.id: row for row in session.execute(_DETAILS.where(SearchDocument.id.in_(ids)))}

@@ -302,3 +302,20 @@ def test_parse_query():
     query = parse_query('udestue "Skagensvej 12" -carport e-mail')
     assert query.terms == (("udestue",), ("skagensvej", "12"), ("e", "mail"))
     assert query.excluded == (("carport",),)
+
+
+def test_pages_from_the_cheap_window_equal_the_full_query(ctx, monkeypatch):
+    """A user who sees few of many matches falls back to the full query; either way the same pages."""
+    install_rework(ctx)
+    for actor in ("anna", "carl", "carl", "anna", "carl", "anna", "carl"):
+        with ctx.unit_of_work() as uow:
+            cases.open_case(uow, "rework", actor, f"Fælles ord {actor}", "", {})
+    full = [find(ctx, "anna", "fælles", limit=1, offset=i)["items"] for i in range(4)]
+    monkeypatch.setattr(service, "CANDIDATES", 1)  # a window of one: most pages need the fallback
+    windowed = [find(ctx, "anna", "fælles", limit=1, offset=i)["items"] for i in range(4)]
+    assert windowed == full and [len(page) for page in full] == [1, 1, 1, 0]
+    assert all(item["case"]["caseworker"] == "anna" for page in full for item in page)
+    monkeypatch.setattr(service, "COUNT_CAP", 2)
+    capped = find(ctx, "admin", "fælles")
+    assert (capped["total"], capped["total_exact"]) == (2, False) and len(capped["items"]) == 7
+    assert find(ctx, "anna", "fælles")["total_exact"] is False

@@ -281,6 +281,7 @@ class Hit(ma.Schema):
 
 
 class SearchPage(Page):
+    total_exact = fields.Boolean(required=True, metadata={"description": "false: there are more than `total` hits"})
     backend = fields.String(required=True)
     items = fields.List(fields.Nested(Hit), required=True)
 
