@@ -8,7 +8,7 @@ from sqlalchemy import select
 from .. import permissions
 from ..db import UnitOfWork
 from ..errors import NotFound
-from ..models import ModelFile, User
+from ..models import Group, ModelFile, User
 from .cases import get_case, model_for_version
 from .org import get_user
 from .queries import case_overview
@@ -36,9 +36,13 @@ def case_page(uow: UnitOfWork, number: str, actor: str) -> dict:
     usernames.update(event["actor"] for event in overview["journal"])
     names = {row.username: row.name for row in session.execute(
         select(User.username, User.name).where(User.username.in_(usernames)))} if usernames else {}
+    group_keys = {task["candidate_group"] for task in overview["tasks"] if task["candidate_group"]}
+    group_names = {row.key: row.name for row in session.execute(
+        select(Group.key, Group.name).where(Group.key.in_(group_keys)))} if group_keys else {}
     overview.update(
         case_type_name=case.case_type.name,
         names=names,
+        group_names=group_names,
         may_close=case.status == "open" and permissions.may_close_case(session, user.id, case.caseworker_id),
         diagram={"active": sorted(active), "completed": sorted(completed - active)},
     )

@@ -83,7 +83,7 @@ def test_start_a_case_and_see_its_page(client):
     assert f"Sag {number} er oprettet." in html
     assert "Carport" in html and "Ansøgning om byggetilladelse" in html and "Havnegade 3" in html
     assert "Anna Jensen" in html and "åben" in html
-    assert "Faglig vurdering" in html  # the open task, for the group
+    assert "Faglig vurdering" in html and "Gruppen Byggesagsteamet" in html  # the open task, for the group
     diagram = re.search(r'data-src="([^"]+)"\s+data-active="([^"]*)"', html)
     assert diagram and diagram.group(2)
     xml = client.get(diagram.group(1))

@@ -32,6 +32,12 @@
           completed.forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, "sg-completed"); } });
           active.forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, "sg-active"); } });
           canvas.zoom("fit-viewport", "auto");
+          // On a narrow screen the whole process is too small to read: show the current task.
+          var current = active.map(function (id) { return registry.get(id); }).filter(Boolean)[0];
+          if (current && container.clientWidth < 600 && canvas.zoom() < 0.7) {
+            canvas.zoom(0.8);
+            canvas.scrollToElement(current, { top: 60, bottom: 60, left: 40, right: 40 });
+          }
           container.classList.add("diagram-ready");
         });
       })
