@@ -36,12 +36,12 @@ from .. import document_content, permissions
 from ..crypto import protector_for
 from ..db import Database, UnitOfWork, utcnow
 from ..errors import Conflict, InvalidInput, NotFound
-from ..models import Case, User
+from ..models import Case, CaseTask, User
 from ..models.documents import Document, DocumentCprReference, DocumentVersion
 from ..search import index as search_index
 from ..storage import DocumentStore, StorageError, store_for
 from .access_log import log_access
-from .cases import get_case
+from .cases import complete_task, get_case, model_for_version
 from .gdpr import append_case_event
 from .org import get_user
 
@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 
 # A file younger than this is never an orphan: its upload may still be committing.
 ORPHAN_GRACE = timedelta(hours=1)
+# A task form's string field with this keyword set to true takes a file (document_fields).
+DOCUMENT_FIELD = "x-sagsgang-document"
 
 
 class _Upload:
@@ -178,20 +180,73 @@ def upload_document(uow: UnitOfWork, number: str, actor: str, filename: str, con
     session = uow.session
     user = get_user(session, actor)
     case = _open_case(session, number, user, "added")
+    result = _stage_new_document(uow, case, user, upload)
+    uow.commit()
+    return result
+
+
+def _stage_new_document(uow: UnitOfWork, case: Case, user: User, upload: _Upload) -> dict:
+    """A new document's rows, file, journal events, index and CPR references; the caller commits."""
+    session = uow.session
     now = utcnow()
     document = Document(case_id=case.id, name=upload.filename, current_version=1, created_by_id=user.id,
                         created_at=now, updated_at=now)
     session.add(document)
     session.flush()
     version = _add_version(uow, case, document, 1, upload, user)
-    append_case_event(session, case.id, actor, "document_added",
+    append_case_event(session, case.id, user.username, "document_added",
                       {"document_id": document.id, "version": 1, "content_type": version.content_type,
                        "size": version.size})
     if upload.cprs:
-        append_case_event(session, case.id, actor, "cpr_detected", {"document_id": document.id, "version": 1})
-    result = document_dict(document, version, actor)
-    uow.commit()
-    return result
+        append_case_event(session, case.id, user.username, "cpr_detected", {"document_id": document.id, "version": 1})
+    return document_dict(document, version, user.username)
+
+
+def document_fields(schema: dict | None) -> list[str]:
+    """The top-level fields of a form that take a file, which becomes a document of the case.
+
+    A string property marked `"x-sagsgang-document": true`, or with `"format": "data-url"` (the
+    react-jsonschema-form convention for files); the field's value is then `document:<id>`.
+    """
+    properties = (schema or {}).get("properties") or {}
+    return [name for name, prop in properties.items() if isinstance(prop, dict) and prop.get("type") == "string"
+            and (prop.get(DOCUMENT_FIELD) is True or prop.get("format") == "data-url")]
+
+
+def document_reference(document_id: int) -> str:
+    return f"document:{document_id}"
+
+
+def complete_task_with_documents(uow: UnitOfWork, task_id: str, actor: str, data: dict | None,
+                                 files: dict[str, tuple[str, bytes]],
+                                 expected_row_version: int | None = None) -> dict:
+    """Complete a task whose form has document fields (document_fields): each file given becomes a
+    document of the task's case and its field holds the reference. One unit of work with the
+    completion, so a refused form (or a lost race) keeps neither rows nor files.
+
+    `files` maps a field name to (file name, bytes); a refused file names its field.
+    """
+    limit = uow.runtime.settings.document_max_bytes
+    uploads = {}
+    for field, (filename, content) in files.items():
+        try:
+            uploads[field] = _Upload(filename, content, limit)
+        except InvalidInput as err:
+            raise InvalidInput(err.message, **dict(err.context, field=field)) from err
+    session = uow.session
+    user = get_user(session, actor)
+    task = session.get(CaseTask, str(task_id))
+    if task is None:
+        raise NotFound(f"unknown task '{task_id}'", field="task_id")
+    case = _open_case(session, task.case.number, user, "added")
+    schema = model_for_version(uow, case.version_id).forms.get(task.form) if task.form else None
+    accepted = document_fields(schema)
+    data = dict(data or {})
+    for field, upload in uploads.items():
+        if field not in accepted:
+            raise InvalidInput(f"{field}: the task's form has no document field of that name", field=field)
+        data[field] = document_reference(_stage_new_document(uow, case, user, upload)["id"])
+    return complete_task(uow, str(task_id), actor, data, expected_row_version)
 
 
 def add_document_version(uow: UnitOfWork, number: str, document_id: int, actor: str, filename: str,

@@ -18,12 +18,13 @@ from engine.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from engine.models import AccessLogEntry, Case
 from engine.models.documents import DocumentVersion
 from engine.search import service as search_service
-from engine.services import documents, retention, subject_requests
+from engine.services import cases, documents, retention, subject_requests
 from engine.storage import store_for
 from tests.integration.s3_server import s3_settings, s3_server, s3_store  # noqa: F401 - fixtures
 from tests.integration.document_helpers import (EXE, PNG, document_state, make_docx, make_pdf, make_zip,
                                                 stored_keys)
-from tests.integration.gdpr_helpers import install_rework, journal, open_rework, run_to_closed
+from tests.integration.gdpr_helpers import install_rework, journal, open_rework, open_task_id, run_to_closed
+from tests.models import install, rework_loop_bpmn
 
 ANNE = "010190-1234"
 
@@ -323,3 +324,57 @@ def test_cases_keep_their_documents_in_s3_and_deletion_removes_them(ctx, s3_stor
     assert list(s3_store.list()) == []
     assert json.dumps(tombstone).count("Ansøgning") == 0
     assert not os.path.exists(s3_ctx.settings.document_path)  # nothing went to disk
+
+
+# --- task forms with document fields ------------------------------------------------------------
+
+ATTACHING_FORM = {"type": "object", "required": ["again", "letter"], "properties": {
+    "again": {"type": "boolean"},
+    "letter": {"type": "string", "format": "data-url", "title": "Brev"},
+    "appendix": {"type": "string", "x-sagsgang-document": True, "title": "Bilag"},
+    "note": {"type": "string"}}}
+
+
+def attaching_case(ctx) -> str:
+    install(ctx, "attach", rework_loop_bpmn("attach"), "attach", "ATT", forms={"work.json": ATTACHING_FORM})
+    with ctx.unit_of_work() as uow:
+        return cases.open_case(uow, "attach", "anna", "Sag med bilag", "", {})["number"]
+
+
+def test_the_fields_of_a_form_that_take_documents():
+    assert documents.document_fields(ATTACHING_FORM) == ["letter", "appendix"]
+    assert documents.document_fields(None) == [] and documents.document_fields({"type": "object"}) == []
+
+
+def test_a_task_form_attaches_its_files_to_the_case_in_the_same_unit_of_work(ctx):
+    number = attaching_case(ctx)
+    task_id = open_task_id(ctx, number)
+    before = document_state(ctx)
+    # A refused completion (the form misses 'again') keeps neither the documents nor their files.
+    with ctx.unit_of_work() as uow, pytest.raises(InvalidInput):
+        documents.complete_task_with_documents(uow, task_id, "anna", {}, {"letter": ("Brev.pdf", make_pdf("brev"))})
+    # A refused file names its field; a field the form does not mark takes no file.
+    with ctx.unit_of_work() as uow, pytest.raises(InvalidInput) as refused:
+        documents.complete_task_with_documents(uow, task_id, "anna", {"again": False},
+                                               {"letter": ("Brev.pdf", EXE)})
+    assert refused.value.field == "letter" and refused.value.context["reason"] == "type_not_allowed"
+    with ctx.unit_of_work() as uow, pytest.raises(InvalidInput, match="no document field") as refused:
+        documents.complete_task_with_documents(uow, task_id, "anna", {"again": False},
+                                               {"note": ("Brev.pdf", make_pdf("brev"))})
+    with ctx.unit_of_work() as uow, pytest.raises(NotAllowed):
+        documents.complete_task_with_documents(uow, task_id, "carl", {"again": False},
+                                               {"letter": ("Brev.pdf", make_pdf("brev"))})
+    assert document_state(ctx) == before
+
+    with ctx.unit_of_work() as uow:
+        documents.complete_task_with_documents(uow, task_id, "anna", {"again": False, "note": "se bilag"}, {
+            "letter": ("Brev.pdf", make_pdf("Kære borger")), "appendix": ("Tegning.png", PNG)})
+    with ctx.unit_of_work(read_only=True) as uow:
+        listed = {d["name"]: d["id"] for d in documents.list_documents(uow, number, "anna")}
+    assert set(listed) == {"Brev.pdf", "Tegning.png"}
+    completed = [e for e in journal(ctx, number) if e.kind == "task_completed"][-1]
+    assert completed.data["fields"] == ["again", "appendix", "letter", "note"]
+    with ctx.unit_of_work(read_only=True) as uow:
+        state = uow.session.scalar(select(Case.state).where(Case.number == number))
+    assert f'"letter":"document:{listed["Brev.pdf"]}"' in state
+    assert f'"appendix":"document:{listed["Tegning.png"]}"' in state
