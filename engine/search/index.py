@@ -53,11 +53,11 @@ def add_form_data(conn: Connection, case_id: int, data: dict | None) -> bool:
     """Merge a completed task's form data into its case's row; returns whether the row changed.
 
     A field submitted again replaces what it said before (everything under the same top-level
-    field), so a corrected value is found by its new text only. Data without text (a checkbox,
-    an empty field that had no text before) costs one read and no write; no data costs nothing.
+    field), so a corrected value is found by its new text only. Data of checkboxes only costs
+    nothing; other data without new text costs one read.
     """
-    if not data:
-        return False
+    if not data or all(value is None or isinstance(value, bool) for value in data.values()):
+        return False  # checkboxes and empty choices: nothing to find, nothing to replace, no read
     submitted = set(data)
     fields = form_fields(data)
     row = conn.execute(_BY_KEY, {"key": case_key(case_id)}).first()
