@@ -82,28 +82,42 @@ def set_case_heading(conn: Connection, case_id: int, title: str, grouping: str) 
 
 def index_document(conn: Connection, document_id: int, case_id: int, title: str, text: str) -> None:
     """Index (or re-index) a case's document by its title and extracted text (text.extract_text)."""
-    _upsert(conn, document_key(document_id), {"kind": "document", "case_id": case_id, "committee": "",
+    upsert(conn, document_key(document_id), {"kind": "document", "case_id": case_id, "committee": "",
                                               "title": clean(title)[:300], "body": clean(text)})
 
 
 def index_agenda_item(conn: Connection, item_id: int, title: str, open_text: str, closed_text: str = "",
-                      committee: str = "", closed: bool = False, case_id: int | None = None) -> None:
-    """Index an agenda item as it stands in `committee` (its key) now; call again when it moves on.
+                      committees=(), closed: bool = False, public: bool = True, case_id: int | None = None) -> None:
+    """Index an agenda item; call again when it changes or moves on.
 
-    Open text is found by everyone; `closed_text` (closed sections) only by the committee's members,
-    and all of a closed item (`closed`), title included.
+    `committees`: the keys of the committees on its route, whose members (chairs and secretaries
+    included) find all of it. Everyone else finds its open text once it is `public` (on a
+    published agenda), and never `closed_text` (closed sections) or a `closed` item.
     """
+    rows = agenda_item_rows(item_id, title, open_text, closed_text, committees, closed, public)
+    for key, (row_title, body, committee) in rows.items():
+        if row_title is None:
+            forget(conn, key)
+        else:
+            upsert(conn, key, {"kind": "agenda_item", "case_id": case_id, "title": row_title, "body": body,
+                                "committee": committee})
+
+
+def agenda_item_rows(item_id: int, title: str, open_text: str, closed_text: str, committees, closed: bool,
+                     public: bool) -> dict[str, tuple]:
+    """key -> (title, body, committee) of an item's two index rows; (None, None, None): no such row."""
     public_key, closed_key = agenda_item_key(item_id), agenda_item_key(item_id) + ":closed"
-    row = {"kind": "agenda_item", "case_id": case_id, "title": clean(title)[:300]}
-    if closed:
-        forget(conn, public_key)
-        _upsert(conn, closed_key, dict(row, committee=committee, body=clean(open_text + "\n" + closed_text)))
-        return
-    _upsert(conn, public_key, dict(row, committee="", body=clean(open_text)))
-    if closed_text.strip():
-        _upsert(conn, closed_key, dict(row, committee=committee, body=clean(closed_text)))
-    else:
-        forget(conn, closed_key)
+    restricted, title, gone = committee_restriction(committees), clean(title)[:300], (None, None, None)
+    if closed or not public:
+        return {public_key: gone, closed_key: (title, clean(open_text + "\n" + closed_text), restricted)}
+    return {public_key: (title, clean(open_text), ""),
+            closed_key: (title, clean(closed_text), restricted) if closed_text.strip() else gone}
+
+
+def committee_restriction(committees) -> str:
+    """The `committee` column of a restricted row: " key1 key2 " (never empty: "-" if no committee)."""
+    keys = sorted({key for key in committees if key})
+    return f" {' '.join(keys)} " if keys else " - "
 
 
 def forget_agenda_item(conn: Connection, item_id: int) -> None:
@@ -122,7 +136,8 @@ def forget_case(conn: Connection, case_id: int) -> int:
     return conn.execute(_DELETE_CASE, {"case_id": case_id}).rowcount
 
 
-def _upsert(conn: Connection, key: str, values: dict) -> None:
+def upsert(conn: Connection, key: str, values: dict) -> None:
+    """Insert or update the row with `key` (the columns in `values`, updated_at set now)."""
     values = dict(values, grouping=values.get("grouping", ""), updated_at=utcnow())
     row = conn.execute(_BY_KEY, {"key": key}).first()
     if row is None:

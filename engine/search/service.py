@@ -19,7 +19,8 @@ from .. import permissions
 from ..db import UnitOfWork
 from ..errors import InvalidInput, NotAllowed
 from ..localtime import parse_date, start_of_day
-from ..models import Case, CaseTask, CaseType, Committee, CommitteeMember, User
+from ..models import (AgendaEntry, AgendaItem, AgendaSection, Case, CaseTask, CaseType, Committee, CommitteeMember,
+                      Meeting, User)
 from ..models.search import SEARCH_KINDS, SearchDocument
 from ..runtime.state import load_state
 from ..services.access_log import log_access
@@ -141,7 +142,8 @@ def visible_condition(session: Session, user_id: int):
                                                                  == Committee.id)
                                       .where(CommitteeMember.user_id == user_id)))
     agenda = and_(SearchDocument.kind == "agenda_item",
-                  or_(SearchDocument.committee == "", SearchDocument.committee.in_(committees)))
+                  or_(SearchDocument.committee == "",
+                      *[SearchDocument.committee.contains(f" {key} ", autoescape=True) for key in committees]))
     not_deleted = or_(SearchDocument.case_id.is_(None), Case.status != "deleted")
     return and_(not_deleted, or_(agenda, and_(SearchDocument.kind != "agenda_item",
                                               visible_cases_condition(session, user_id))))
@@ -295,9 +297,53 @@ def catch_up(uow: UnitOfWork, limit: int = 200) -> dict:
         for reserved in ("case", "caseworker"):
             data.pop(reserved, None)
         index.add_case(conn, row.id, row.title, row.grouping, data)
+    agenda = sync_agenda_items(uow)
     deleted = [case_id for (case_id,) in session.execute(
         select(SearchDocument.case_id).join(Case, Case.id == SearchDocument.case_id)
         .where(Case.status == "deleted").distinct().limit(limit))]
     forgotten = sum(index.forget_case(conn, case_id) for case_id in deleted)
     uow.commit()
-    return {"indexed": len(missing), "forgotten": forgotten}
+    return {"indexed": len(missing) + agenda, "forgotten": forgotten}
+
+
+def sync_agenda_items(uow: UnitOfWork) -> int:
+    """Bring the index's agenda rows in line with the agenda tables; returns how many rows changed.
+
+    A sweep rather than a hook in every agenda action: agenda items number in the thousands, and
+    the agenda services then need to know nothing of search. Drafts (not yet sent to a committee)
+    are not indexed; an item is public once it stands on a published agenda.
+    """
+    session = uow.session
+    conn = session.connection()
+    keys = dict(session.execute(select(Committee.id, Committee.key)).all())
+    published = set(session.scalars(
+        select(AgendaEntry.item_id).join(Meeting, Meeting.id == AgendaEntry.meeting_id)
+        .where(Meeting.agenda_published_at.is_not(None))))
+    current = {row.key: (row.title, row.body, row.committee, row.case_id) for row in session.execute(
+        select(SearchDocument.key, SearchDocument.title, SearchDocument.body, SearchDocument.committee,
+               SearchDocument.case_id).where(SearchDocument.kind == "agenda_item"))}
+    sections: dict[int, list] = {}
+    for section in session.scalars(select(AgendaSection).order_by(AgendaSection.item_id, AgendaSection.position)):
+        sections.setdefault(section.item_id, []).append(section)
+    wanted, changed = set(), 0
+    for item in session.scalars(select(AgendaItem).where(AgendaItem.status != "draft").order_by(AgendaItem.id)):
+        parts = sections.get(item.id, [])
+        committees = [keys.get(item.committee_id)] + [k for k in (item.route or []) if isinstance(k, str)]
+        rows = index.agenda_item_rows(item.id, item.title, "\n".join(p.body for p in parts if not p.closed),
+                                      "\n".join(p.body for p in parts if p.closed), committees, item.closed,
+                                      item.id in published)
+        for key, (title, body, committee) in rows.items():
+            if title is None:
+                if key in current:
+                    index.forget(conn, key)
+                    changed += 1
+                continue
+            wanted.add(key)
+            if current.get(key) != (title, body, committee, item.case_id):
+                index.upsert(conn, key, {"kind": "agenda_item", "case_id": item.case_id, "title": title,
+                                         "body": body, "committee": committee})
+                changed += 1
+    for key in set(current) - wanted:
+        index.forget(conn, key)
+        changed += 1
+    return changed

@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
+import docx
 import pytest
+from fpdf import FPDF
 from sqlalchemy import func, select, text, update
 
 from engine import permissions
 from engine.errors import InvalidInput
-from engine.models import AccessLogEntry, Case, Committee, CommitteeMember, SearchDocument, User
+from engine.models import (AccessLogEntry, AgendaEntry, AgendaItem, AgendaSection, Case, Committee, CommitteeMember,
+                           Meeting, SearchDocument, User)
 from engine.search import index, service
 from engine.search.text import extract_text, parse_query
 from engine.services import cases, retention
@@ -204,7 +207,6 @@ def test_a_case_marked_deleted_is_not_found_even_before_its_rows_go(ctx):
 
 
 def make_pdf(words: str) -> bytes:
-    from fpdf import FPDF
     pdf = FPDF()
     pdf.add_page()
     pdf.set_font("helvetica", size=12)
@@ -213,7 +215,6 @@ def make_pdf(words: str) -> bytes:
 
 
 def make_docx(words: str) -> bytes:
-    import docx
     document = docx.Document()
     document.add_paragraph(words)
     table = document.add_table(rows=1, cols=1)
@@ -267,9 +268,12 @@ def test_closed_agenda_content_is_found_only_by_its_committee(ctx):
         session.add(CommitteeMember(committee_id=committee.id, user_id=carl, role="member"))
         conn = session.connection()
         index.index_agenda_item(conn, 1, "Dispensation til udestue", "Åben sagsfremstilling om vejbyggelinje",
-                                closed_text="Lukket: ansøgers økonomi og gæld", committee="teknik", case_id=cid)
-        index.index_agenda_item(conn, 2, "Personalesag", "Fortrolig sag om afskedigelse", committee="teknik",
+                                closed_text="Lukket: ansøgers økonomi og gæld", committees=["teknik", "okonomi"],
+                                case_id=cid)
+        index.index_agenda_item(conn, 2, "Personalesag", "Fortrolig sag om afskedigelse", committees=["teknik"],
                                 closed=True)
+        index.index_agenda_item(conn, 3, "Budgetønske", "Endnu ikke offentliggjort", committees=["teknik"],
+                                public=False)
         uow.commit()
     assert find(ctx, "bo", "vejbyggelinje")["total"] == 1      # open text is public
     assert find(ctx, "bo", "gæld")["total"] == 0               # closed sections are not
@@ -277,6 +281,8 @@ def test_closed_agenda_content_is_found_only_by_its_committee(ctx):
     assert find(ctx, "admin", "afskedigelse")["total"] == 0    # not even for an administrator
     assert find(ctx, "carl", "gæld")["total"] == 1             # the committee's members find both
     assert find(ctx, "carl", "personalesag")["total"] == 1
+    assert find(ctx, "bo", "offentliggjort")["total"] == 0     # not on a published agenda yet
+    assert find(ctx, "carl", "offentliggjort")["total"] == 1
     with ctx.unit_of_work() as uow:
         index.forget_agenda_item(uow.session.connection(), 1)
         uow.commit()
@@ -319,3 +325,45 @@ def test_pages_from_the_cheap_window_equal_the_full_query(ctx, monkeypatch):
     capped = find(ctx, "admin", "fælles")
     assert (capped["total"], capped["total_exact"]) == (2, False) and len(capped["items"]) == 7
     assert find(ctx, "anna", "fælles")["total_exact"] is False
+
+
+def test_agenda_items_are_indexed_from_the_agenda_tables_by_the_sweep(ctx):
+    number = open_byg(ctx)
+    cid = case_id(ctx, number)
+    with ctx.unit_of_work() as uow:
+        session = uow.session
+        teknik = Committee(key="teknik", name="Teknik- og Miljøudvalget")
+        session.add(teknik)
+        session.flush()
+        carl = session.scalar(select(User.id).where(User.username == "carl"))
+        session.add(CommitteeMember(committee_id=teknik.id, user_id=carl, role="member"))
+        item = AgendaItem(key=f"{number}/1", case_id=cid, title="Dispensation fra lokalplan", status="ready",
+                          route=["teknik"], committee_id=teknik.id)
+        session.add(item)
+        session.flush()
+        session.add_all([AgendaSection(item_id=item.id, kind="resume", body="Åben tekst om vejbyggelinje"),
+                         AgendaSection(item_id=item.id, kind="economy", body="Lukket tekst om gæld", closed=True,
+                                       position=1)])
+        session.add(AgendaItem(key=f"{number}/2", case_id=cid, title="Kladde om vejbyggelinje", status="draft"))
+        uow.commit()
+    with ctx.unit_of_work() as uow:
+        service.catch_up(uow)
+    assert find(ctx, "carl", "vejbyggelinje")["total"] == 1   # in the committee's queue: its members only
+    assert find(ctx, "bo", "vejbyggelinje")["total"] == 0
+    with ctx.unit_of_work() as uow:
+        session = uow.session
+        meeting = Meeting(committee_id=teknik.id, starts_at=datetime(2026, 12, 1, 15, tzinfo=timezone.utc),
+                          agenda_deadline=date(2026, 11, 24), status="agenda_published",
+                          agenda_published_at=datetime(2026, 11, 24, 9, tzinfo=timezone.utc))
+        session.add(meeting)
+        session.flush()
+        session.add(AgendaEntry(meeting_id=meeting.id, item_id=item.id))
+        uow.commit()
+    with ctx.unit_of_work() as uow:
+        service.catch_up(uow)
+    assert find(ctx, "bo", "vejbyggelinje")["total"] == 1     # published: its open text is public
+    assert find(ctx, "bo", "gæld")["total"] == 0
+    assert find(ctx, "carl", "gæld")["total"] == 1
+    assert find(ctx, "anna", "kladde")["total"] == 0          # drafts are not indexed
+    with ctx.unit_of_work() as uow:
+        assert service.sync_agenda_items(uow) == 0            # nothing changed, nothing written
