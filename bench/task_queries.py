@@ -4,7 +4,8 @@
                                  [--users 5500] [--groups 300] [--samples 400] [--explain]
 
 Fills a fresh database (default: a SQLite file; a PostgreSQL URL gets a fresh schema of its own)
-with an organisation, cases, task rows and journal events, then times each list query through the
+with an organisation, cases, task rows and journal events (--keep keeps it, --reuse FILE_OR_SCHEMA
+measures a kept one again without filling), then times each list query through the
 engine's own functions for randomly chosen users and prints p50/p95/max in milliseconds. With
 --explain it prints the plan of every statement those functions run (EXPLAIN QUERY PLAN on SQLite,
 EXPLAIN (ANALYZE, BUFFERS) on PostgreSQL) for the busiest user and group.
@@ -18,12 +19,13 @@ from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import statistics
 import sys
 import tempfile
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -55,7 +57,8 @@ def fill(database: Database, cases: int, tasks: int, users: int, groups: int, se
     """Fill an empty schema; returns the ids the measurements pick from."""
     rng = random.Random(seed)
     with database.engine.begin() as conn:
-        _insert(conn, Group.__table__, [{"id": g + 1, "key": f"g{g:03d}", "name": f"Gruppe {g}"} for g in range(groups)])
+        _insert(conn, Group.__table__, [{"id": g + 1, "key": f"g{g:03d}", "name": f"Gruppe {g}"}
+                                       for g in range(groups)])
         _insert(conn, User.__table__, [{"id": u + 1, "username": f"u{u:05d}", "name": f"Bruger {u}"}
                                       for u in range(users)])
         member_rows, members_of = [], {}
@@ -90,7 +93,8 @@ def fill(database: Database, cases: int, tasks: int, users: int, groups: int, se
             case_type_of[c + 1], number_of[c + 1] = t + 1, f"T{t:02d}-{opened.year}-{c + 1:06d}"
             rows.append({"id": c + 1, "number": number_of[c + 1], "case_type_id": t + 1,
                          "version_id": t + 1, "title": f"Sag nummer {c}", "grouping": f"Vej {rng.randrange(2000)}",
-                         "caseworker_id": rng.randrange(users) + 1, "status": "open" if rng.random() < 0.4 else "closed",
+                         "caseworker_id": rng.randrange(users) + 1,
+                         "status": "open" if rng.random() < 0.4 else "closed",
                          "opened_at": opened, "updated_at": opened, "state": state, "row_version": 1,
                          "journal_seq": 0, "journal_head": "0" * 64})
             if len(rows) == BATCH:
@@ -104,7 +108,8 @@ def fill(database: Database, cases: int, tasks: int, users: int, groups: int, se
             roll = rng.random()
             row = {"id": str(uuid.UUID(int=rng.getrandbits(128))), "case_id": case_id, "element_id": "Task_X",
                    "case_type_id": case_type_of[case_id], "case_number": number_of[case_id],
-                   "name": f"Opgave {i % 40}", "lane": "", "form": "", "instructions": "", "priority": rng.choice((30, 50, 50, 70, 90)),
+                   "name": f"Opgave {i % 40}", "lane": "", "form": "", "instructions": "",
+                   "priority": rng.choice((30, 50, 50, 70, 90)),
                    "created_at": created, "candidate_group_id": None, "assignee_id": None, "owner_id": None,
                    "due_at": None, "follow_up_at": None, "completed_at": None, "completed_by_id": None}
             group = skewed(rng, groups, 0.02) + 1
@@ -130,7 +135,8 @@ def fill(database: Database, cases: int, tasks: int, users: int, groups: int, se
             for actor, at in ((rng.randrange(users), created),) + (
                     ((row["completed_by_id"] - 1, row["completed_at"]),) if row["completed_by_id"] else ()):
                 seq = event_seq[case_id] = event_seq.get(case_id, 0) + 1
-                events.append({"case_id": case_id, "seq": seq, "at": at, "actor": f"u{actor:05d}", "kind": "task_created",
+                events.append({"case_id": case_id, "seq": seq, "at": at, "actor": f"u{actor:05d}",
+                               "kind": "task_created",
                                "data": {}, "prev_hash": "0" * 64, "hash": "0" * 64})
             if len(rows) == BATCH:
                 _insert(conn, CaseTask.__table__, rows)
@@ -203,7 +209,8 @@ def measure(database: Database, filled: dict, samples: int, explain_plans: bool)
         "my tasks (overdue)": lambda s, u: worklists.my_tasks(s, u, due="overdue"),
         "group tasks (due)": lambda s, u: worklists.group_tasks(s, u),
         "group tasks (case number)": lambda s, u: worklists.group_tasks(s, u, sort="case"),
-        "group tasks (case type, due this week)": lambda s, u: worklists.group_tasks(s, u, case_type="type3", due="week"),
+        "group tasks (case type, due this week)":
+            lambda s, u: worklists.group_tasks(s, u, case_type="type3", due="week"),
         "group tasks (page 10)": lambda s, u: worklists.group_tasks(s, u, offset=450),
         "group tasks (grouping)": lambda s, u: worklists.group_tasks(s, u, grouping="Vej 7"),
         "delegated by me": lambda s, u: worklists.delegated_tasks(s, u),
@@ -239,6 +246,17 @@ def measure(database: Database, filled: dict, samples: int, explain_plans: bool)
                         lambda conn, q=query, w=who: q(Session(bind=conn), w))
 
 
+def filled_already(database: Database) -> dict:
+    """What `fill` returns, read back from a database it filled earlier (--reuse)."""
+    with database.engine.connect() as conn:
+        users = conn.execute(text("SELECT count(*) FROM users")).scalar()
+        groups = conn.execute(text("SELECT count(*) FROM groups")).scalar()
+        members_of: dict[int, list[int]] = {}
+        for user_id, group_id in conn.execute(text("SELECT user_id, group_id FROM memberships")):
+            members_of.setdefault(group_id, []).append(user_id)
+    return {"users": users, "groups": groups, "members_of": members_of}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
@@ -248,30 +266,42 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=300)
     parser.add_argument("--samples", type=int, default=400)
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the filled database (PostgreSQL: its schema)")
+    parser.add_argument("--reuse", metavar="SQLITE_FILE_OR_PG_SCHEMA",
+                        help="measure a database filled by an earlier --keep run instead of filling one")
     args = parser.parse_args()
-    schema = None
+    schema, admin = None, None
     if args.database_url and args.database_url.startswith("postgresql"):
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        schema = args.reuse or f"bench_{uuid.uuid4().hex[:8]}"
         admin = create_engine(args.database_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        if not args.reuse:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
         database = Database(args.database_url, connect_args={"options": f"-csearch_path={schema}"})
     else:
-        url = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp(prefix='sagsgang-tasks-')) / 'tasks.sqlite3'}"
-        database = Database(url)
+        path = args.reuse or Path(tempfile.mkdtemp(prefix="sagsgang-tasks-")) / "tasks.sqlite3"
+        database = Database(args.database_url or f"sqlite:///{path}")
     try:
-        create_schema(database.engine)
-        started = time.perf_counter()
-        filled = fill(database, args.cases, args.tasks, args.users, args.groups)
-        print(f"database: {database.engine.dialect.name}; filled {args.cases} cases, {args.tasks} tasks, "
-              f"{args.users} users, {args.groups} groups in {time.perf_counter() - started:.0f} s")
+        if args.reuse:
+            filled = filled_already(database)
+            print(f"database: {database.engine.dialect.name}; reusing {args.reuse}")
+        else:
+            create_schema(database.engine)
+            started = time.perf_counter()
+            filled = fill(database, args.cases, args.tasks, args.users, args.groups)
+            print(f"database: {database.engine.dialect.name}; filled {args.cases} cases, {args.tasks} tasks, "
+                  f"{args.users} users, {args.groups} groups in {time.perf_counter() - started:.0f} s"
+                  + (f" (kept: {schema or path})" if args.keep else ""))
         measure(database, filled, args.samples, args.explain)
     finally:
         database.dispose()
-        if schema:
+        if schema and not (args.keep or args.reuse):
             with admin.connect() as conn:
                 conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        if admin is not None:
             admin.dispose()
+        if not (schema or args.keep or args.reuse or args.database_url):
+            shutil.rmtree(Path(path).parent)  # a 1 GB file in /tmp per run otherwise
 
 
 if __name__ == "__main__":
