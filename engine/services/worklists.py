@@ -138,9 +138,11 @@ def latest_cases(session: Session, actor: str, limit: int = 10) -> list[dict]:
         order = dict(conn.execute(_LAST_CHANGE_PER_CASE, {"actor": actor, "limit": 2 * limit}).all())
     if not order:
         return []
-    found = {row.id: row for row in conn.execute(_CASES, {"ids": list(order)})}
+    # Newest first; a few more than asked for, in case some were deleted since.
+    newest = sorted(order.items(), key=lambda item: item[1], reverse=True)[:2 * limit]
+    found = {row.id: row for row in conn.execute(_CASES, {"ids": [case_id for case_id, _ in newest]})}
     result = []
-    for case_id, at in sorted(order.items(), key=lambda item: item[1], reverse=True):
+    for case_id, at in newest:
         row = found.get(case_id)
         if row is None or row.status == "deleted":
             continue
