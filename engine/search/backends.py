@@ -33,10 +33,17 @@ class Match:
     backend: "Backend"
     query: Query
     candidates: object   # SELECT id, rank of every match from the full-text index alone, best first
+    newest: object       # SELECT id, 0 of every match from the full-text index alone, newest first
 
-    def best(self, session: Session, how_many: int) -> list[tuple[int, float]]:
-        """The `how_many` best matches by rank, ignoring permissions and filters (cheap: no joins)."""
-        return [tuple(row) for row in session.execute(self.candidates.limit(how_many)).all()]
+    def best(self, session: Session, how_many: int, by_rank: bool = True) -> list[tuple[int, float]]:
+        """The `how_many` best (or newest) matches, ignoring permissions and filters (cheap: no joins)."""
+        statement = self.candidates if by_rank else self.newest
+        return [tuple(row) for row in session.execute(statement.limit(how_many)).all()]
+
+    def count_upto(self, session: Session, cap: int) -> int:
+        """How many rows match, counted up to `cap`, from the full-text index alone."""
+        hits = self.newest.with_only_columns(literal_column("1"), maintain_column_froms=True).order_by(None).limit(cap)
+        return session.execute(select(func.count()).select_from(hits.subquery())).scalar_one()
 
     def highlights(self, session: Session, ids: list[int]) -> dict[int, tuple[str, str]]:
         """id -> (title, snippet) as HTML: text escaped, matches in <mark>."""
@@ -75,7 +82,9 @@ class SqliteBackend(Backend):
         condition = _FTS_NAME.op("MATCH")(bindparam("fts_query", expression))
         rank = func.bm25(_FTS_NAME, 10.0, 4.0, 1.0)
         candidates = select(_FTS.c.rowid, rank).select_from(_FTS).where(condition).order_by(rank, _FTS.c.rowid.desc())
-        return Match(source, condition, rank, self, query, candidates)
+        newest = (select(_FTS.c.rowid, literal_column("0")).select_from(_FTS).where(condition)
+                  .order_by(_FTS.c.rowid.desc()))
+        return Match(source, condition, rank, self, query, candidates, newest)
 
     def highlight_rows(self, session: Session, match: Match, ids: list[int]):
         statement = text(
@@ -115,7 +124,8 @@ class PostgresBackend(Backend):
         condition, rank = _TSV.op("@@")(tsquery), -func.ts_rank(_TSV, tsquery)
         candidates = (select(SearchDocument.id, rank).where(condition)
                       .order_by(rank, SearchDocument.id.desc()))
-        return Match(SearchDocument.__table__, condition, rank, self, query, candidates)
+        newest = select(SearchDocument.id, literal_column("0")).where(condition).order_by(SearchDocument.id.desc())
+        return Match(SearchDocument.__table__, condition, rank, self, query, candidates, newest)
 
     def highlight_rows(self, session: Session, match: Match, ids: list[int]):
         options_title = f'HighlightAll=true, StartSel={MARK_START}, StopSel={MARK_END}'

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, exists, false, func, not_, or_, select
+from sqlalchemy import and_, exists, false, func, literal, not_, or_, select
 from sqlalchemy.orm import Session
 
 from .. import permissions
@@ -32,6 +32,9 @@ from .text import parse_query
 MAX_LIMIT = 100
 COUNT_CAP = 1000
 CANDIDATES = 200
+# Words that match more rows than this say little about which row is meant (BM25 and ts_rank give
+# them almost no weight), and ranking every match would cost seconds: such hits come newest first.
+RANK_LIMIT = 20_000
 STATUSES = ("open", "closed")
 
 
@@ -76,16 +79,17 @@ def _count(session: Session, match, where: list) -> int:
 
 
 def _page(session: Session, match, where: list, limit: int, offset: int) -> list[tuple[int, float]]:
-    """(id, rank) of one page of visible hits, best first.
+    """(id, rank) of one page of visible hits, best first (newest first past RANK_LIMIT matches).
 
     First from the best matches of the full-text index alone (no joins: cheap), keeping those the
     user may see and the filters allow; that is exactly the page whenever enough of them survive,
-    since the rank order is the same. Otherwise (a user who sees few of many matches, or a narrow
+    since the order is the same. Otherwise (a user who sees few of many matches, or a narrow
     filter) the whole query runs with permissions and filters in SQL, as it would without this step.
     """
+    by_rank = match.count_upto(session, RANK_LIMIT + 1) <= RANK_LIMIT
     wanted = offset + limit
     window = max(CANDIDATES, 4 * wanted)
-    best = match.best(session, window)
+    best = match.best(session, window, by_rank)
     if best:
         ids = [row_id for row_id, _ in best]
         allowed = set(session.scalars(
@@ -95,9 +99,11 @@ def _page(session: Session, match, where: list, limit: int, offset: int) -> list
         if len(survivors) >= wanted or len(best) < window:
             return survivors[offset:wanted]
     source = match.source.outerjoin(Case, Case.id == SearchDocument.case_id)
+    rank = match.rank if by_rank else literal(0)
+    order = (match.rank, SearchDocument.id.desc()) if by_rank else (SearchDocument.id.desc(),)
     return [tuple(row) for row in session.execute(
-        select(SearchDocument.id, match.rank.label("rank")).select_from(source).where(match.condition, *where)
-        .order_by(match.rank, SearchDocument.id.desc()).limit(limit).offset(offset)).all()]
+        select(SearchDocument.id, rank.label("rank")).select_from(source).where(match.condition, *where)
+        .order_by(*order).limit(limit).offset(offset)).all()]
 
 
 def list_cases(uow: UnitOfWork, actor: str, *, case_type: str | None = None, kle_number: str | None = None,

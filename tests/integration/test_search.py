@@ -367,3 +367,12 @@ def test_agenda_items_are_indexed_from_the_agenda_tables_by_the_sweep(ctx):
     assert find(ctx, "anna", "kladde")["total"] == 0          # drafts are not indexed
     with ctx.unit_of_work() as uow:
         assert service.sync_agenda_items(uow) == 0            # nothing changed, nothing written
+
+
+def test_words_in_very_many_rows_list_newest_first(ctx, monkeypatch):
+    numbers_opened = [open_byg(ctx, title=f"Udestue nummer {i}") for i in range(4)]
+    monkeypatch.setattr(service, "RANK_LIMIT", 2)
+    assert numbers(find(ctx, "anna", "udestue")) == list(reversed(numbers_opened))
+    assert numbers(find(ctx, "anna", "udestue", limit=1, offset=1)) == [numbers_opened[2]]
+    monkeypatch.setattr(service, "CANDIDATES", 1)
+    assert numbers(find(ctx, "anna", "udestue", limit=1, offset=2)) == [numbers_opened[1]]
