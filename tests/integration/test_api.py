@@ -7,7 +7,6 @@ import json
 from datetime import date
 
 import jsonschema
-import pytest
 
 from engine.services import api_tokens
 
