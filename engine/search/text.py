@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from .. import cpr
@@ -150,3 +152,45 @@ def parse_query(text: str | None, field: str = "q") -> Query:
     if len(terms) + len(excluded) > MAX_TERMS:
         raise InvalidInput(f"a search has at most {MAX_TERMS} words or phrases", field=field)
     return Query(tuple(terms), tuple(excluded))
+
+
+# --- highlighting (the SQLite back end; PostgreSQL's ts_headline knows its stems) -------------------
+
+def fold(word: str) -> str:
+    """Lower case without diacritics, as FTS5's unicode61 tokenizer folds (å -> a; æ and ø stay)."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c))
+
+
+def _matcher(words: list[str]):
+    folded = {fold(w) for w in words}
+    prefixes = tuple(w for w in folded if len(w) >= 3)
+    exact = {w for w in folded if len(w) < 3}
+    return lambda token: (token := fold(token)) in exact or token.startswith(prefixes) if prefixes else \
+        fold(token) in exact
+
+
+def highlight(text: str, words: list[str], window: int | None = None) -> str:
+    """`text` with the words a query matches (prefixes of 3+ letters) between MARK_START and MARK_END.
+
+    With `window`, only the `window` words around the best stretch of matches, "…" where cut.
+    """
+    tokens = list(_WORD.finditer(text))
+    matches = _matcher(words)
+    hits = [i for i, token in enumerate(tokens) if matches(token.group())]
+    if window is None or len(tokens) <= window:
+        start, end = 0, len(tokens)
+    else:
+        # The window that starts at a match and holds the most matches (hits are in order).
+        best = max(hits, key=lambda i: bisect_left(hits, i + window) - bisect_left(hits, i), default=0)
+        start = max(0, min(best - window // 4, len(tokens) - window))
+        end = start + window
+    if not tokens:
+        return text[:300]
+    hit_set, marked, position = set(hits), [], tokens[start].start() if start else 0
+    for i in range(start, end):
+        token = tokens[i]
+        marked.append(text[position:token.start()])
+        marked.append(f"{MARK_START}{token.group()}{MARK_END}" if i in hit_set else token.group())
+        position = token.end()
+    tail = text[position:] if end >= len(tokens) else ""
+    return ("…" if start else "") + "".join(marked) + tail + ("…" if end < len(tokens) else "")
