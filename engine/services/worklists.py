@@ -5,25 +5,24 @@ users I substitute today. "My group's tasks" are the unassigned open tasks of my
 by me" are the tasks I delegated and still own. All sort, filter and page in the database; none of
 this deserializes a workflow.
 
-Each list is three small queries after the user's own rows (memberships, substitutions): the total
-count and one page of task ids, both answered inside one partial covering index of the open tasks
-(engine/models/tasks.py; a grouping filter adds the case ids of that grouping), then the details
-of that page's rows.
-Their cost follows one user's or one group's open tasks, not the million rows around them.
-docs/benchmarks.md has the plans and timings.
+A list is two statements: the user with whom they cover today, then one that pages through a
+partial covering index of the open tasks (engine/models/tasks.py), counts the rows with a window
+count and adds the page's details; a grouping filter adds the case ids of that grouping from the
+cases' own index. The cost follows one user's or one group's open tasks, not the million rows
+around them, and round trips stay few (they dominate on PostgreSQL). docs/benchmarks.md has the
+plans and timings.
 """
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, case, func, literal_column, select
+from sqlalchemy import and_, bindparam, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..errors import InvalidInput, NotAllowed, NotFound
 from ..localtime import day_bounds, due_state, local_today
-from ..models import Case, CaseTask, CaseType, Group, JournalEvent, Membership, User
-from ..permissions import substituted_user_ids
+from ..models import Case, CaseTask, CaseType, Group, JournalEvent, Membership, Substitution, User
 
 SORTS = {"due": CaseTask.due_at, "priority": CaseTask.priority, "created": CaseTask.created_at,
          "case": CaseTask.case_number}
@@ -31,19 +30,24 @@ DUE_STATES = ("overdue", "today", "week", "none")
 MAX_PAGE = 200
 
 _USER_ID = select(User.id).where(User.username == bindparam("username"))
-_GROUP_IDS = select(Membership.group_id).where(Membership.user_id == bindparam("user_id"))
-# One page's rows. Names come from scalar subqueries (one index lookup per row): joins let
-# PostgreSQL hash the whole users table for a page of fifty.
-_DETAILS = (
-    select(CaseTask.id, CaseTask.name, CaseTask.element_id, CaseTask.form, CaseTask.assignee_id, CaseTask.owner_id,
-           CaseTask.priority, CaseTask.created_at, CaseTask.due_at, CaseTask.follow_up_at,
-           Case.number, Case.title, Case.grouping,
-           select(CaseType.key).where(CaseType.id == Case.case_type_id).scalar_subquery().label("case_type"),
-           select(Group.key).where(Group.id == CaseTask.candidate_group_id).scalar_subquery().label("candidate_group"),
-           select(User.username).where(User.id == CaseTask.assignee_id).scalar_subquery().label("assignee"),
-           select(User.username).where(User.id == CaseTask.owner_id).scalar_subquery().label("owner"))
-    .select_from(CaseTask).join(Case, Case.id == CaseTask.case_id)
-    .where(CaseTask.id.in_(bindparam("ids", expanding=True))))
+# The user and whom they cover today, in one round trip.
+_VIEWER = (select(User.id, Substitution.user_id).select_from(User)
+           .outerjoin(Substitution, and_(Substitution.substitute_id == User.id,
+                                         Substitution.from_date <= bindparam("today"),
+                                         Substitution.to_date >= bindparam("today"), Substitution.ended_at.is_(None)))
+           .where(User.username == bindparam("username")))
+_IS_MEMBER = select(Membership.id).where(Membership.user_id == bindparam("user_id"),
+                                         Membership.group_id == bindparam("group_id"))
+# The columns a list item shows. Names come from scalar subqueries (one index lookup per row):
+# joins let PostgreSQL hash the whole users table for a page of fifty.
+_ITEM_COLUMNS = (
+    CaseTask.id, CaseTask.name, CaseTask.element_id, CaseTask.form, CaseTask.assignee_id, CaseTask.owner_id,
+    CaseTask.priority, CaseTask.created_at, CaseTask.due_at, CaseTask.follow_up_at,
+    Case.number, Case.title, Case.grouping,
+    select(CaseType.key).where(CaseType.id == Case.case_type_id).scalar_subquery().label("case_type"),
+    select(Group.key).where(Group.id == CaseTask.candidate_group_id).scalar_subquery().label("candidate_group"),
+    select(User.username).where(User.id == CaseTask.assignee_id).scalar_subquery().label("assignee"),
+    select(User.username).where(User.id == CaseTask.owner_id).scalar_subquery().label("owner"))
 # Newest journal events of one actor, walked backwards along ix_journal_events_actor_at.
 _RECENT_EVENTS = (select(JournalEvent.case_id, JournalEvent.at).where(JournalEvent.actor == bindparam("actor"))
                   .order_by(JournalEvent.at.desc()).limit(bindparam("window")))
@@ -70,8 +74,7 @@ def my_tasks(session: Session, actor: str, sort: str = "due", case_type: str | N
     overdue), week (due before next Monday, not yet overdue) or none (no due date). `case_type` is
     a case type key, `grouping` a case's exact grouping.
     """
-    user_id = _user_id(session, actor)
-    holders = [user_id, *substituted_user_ids(session, user_id, local_today(now))]
+    user_id, holders = _viewer(session, actor, now)
     page = _page(session, [_OPEN, _in(CaseTask.assignee_id, holders)], sort, case_type, grouping, due,
                  limit, offset, now)
     for item in page["items"]:
@@ -84,10 +87,9 @@ def group_tasks(session: Session, actor: str, group: str | None = None, sort: st
                 limit: int = 50, offset: int = 0, now: datetime | None = None) -> dict:
     """The unassigned open tasks of my groups (or of one of them, by key), one page, as my_tasks."""
     user_id = _user_id(session, actor)
-    groups = _my_groups(session, user_id, group)
-    if not groups:
-        return {"total": 0, "limit": _limit(limit), "offset": _offset(offset), "items": []}
-    where = [_OPEN, CaseTask.assignee_id.is_(None), _in(CaseTask.candidate_group_id, groups)]
+    in_groups = (CaseTask.candidate_group_id == _my_group(session, user_id, group) if group
+                 else CaseTask.candidate_group_id.in_(_groups_of(user_id)))
+    where = [_OPEN, CaseTask.assignee_id.is_(None), in_groups]
     page = _page(session, where, sort, case_type, grouping, due, limit, offset, now)
     for item in page["items"]:
         item["relation"] = "group"
@@ -108,18 +110,18 @@ def delegated_tasks(session: Session, actor: str, sort: str = "due", case_type: 
 def task_counts(session: Session, actor: str, now: datetime | None = None) -> dict:
     """The navigation's counts: {"mine", "overdue" (of mine), "group", "delegated" (by me)}."""
     now = now or utcnow()
-    user_id = _user_id(session, actor)
-    holders = [user_id, *substituted_user_ids(session, user_id, local_today(now))]
-    mine, overdue = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((CaseTask.due_at < now, 1), else_=0)), 0))
-        .where(_OPEN, _in(CaseTask.assignee_id, holders))).one()
-    groups = _my_groups(session, user_id, None)
-    in_groups = 0
-    if groups:
-        in_groups = session.scalar(select(func.count()).where(
-            _OPEN, CaseTask.assignee_id.is_(None), _in(CaseTask.candidate_group_id, groups)))
-    delegated = session.scalar(select(func.count()).where(_OPEN, CaseTask.owner_id == user_id))
-    return {"mine": mine, "overdue": overdue, "group": in_groups, "delegated": delegated}
+    user_id, holders = _viewer(session, actor, now)
+    mine = _in(CaseTask.assignee_id, holders)
+
+    def count(*where):
+        return select(func.count()).select_from(CaseTask).where(_OPEN, *where).scalar_subquery()
+
+    row = session.execute(select(
+        count(mine).label("mine"), count(mine, CaseTask.due_at < now).label("overdue"),
+        count(CaseTask.assignee_id.is_(None), CaseTask.candidate_group_id.in_(_groups_of(user_id)))
+        .label("group"),
+        count(CaseTask.owner_id == user_id).label("delegated"))).one()
+    return dict(row._mapping)
 
 
 def latest_cases(session: Session, actor: str, limit: int = 10) -> list[dict]:
@@ -157,6 +159,8 @@ def latest_cases(session: Session, actor: str, limit: int = 10) -> list[dict]:
 
 def _page(session: Session, where: list, sort: str, case_type: str | None, grouping: str | None,
           due: str | None, limit: int, offset: int, now: datetime | None) -> dict:
+    """One page and the total in one statement: the inner query pages through the covering index
+    (with the total as a window count), the outer one adds the page's details."""
     limit, offset = _limit(limit), _offset(offset)
     bounds = day_bounds(now)
     sort_column, descending = _sort(sort)
@@ -168,26 +172,30 @@ def _page(session: Session, where: list, sort: str, case_type: str | None, group
         where.append(CaseTask.case_type_id == type_id)
     if due:
         where.append(_due_condition(due, bounds))
-
     if grouping:
         # The one filter the task index does not carry (a case's grouping may change): the cases of
         # that grouping come from their own index, and each task's case_id is checked inside ours.
         where.append(CaseTask.case_id.in_(select(Case.id).where(Case.grouping == grouping)))
+    page = (select(CaseTask.id.label("page_id"), sort_column.label("sort_key"),
+                   CaseTask.created_at.label("sort_created"), func.count().over().label("total"))
+            .select_from(CaseTask).where(*where)
+            .order_by(*_order(sort_column, CaseTask.created_at, CaseTask.id, descending))
+            .limit(limit).offset(offset).subquery("page"))
+    rows = session.execute(
+        select(page.c.total, *_ITEM_COLUMNS).select_from(page)
+        .join(CaseTask, CaseTask.id == page.c.page_id).join(Case, Case.id == CaseTask.case_id)
+        .order_by(*_order(page.c.sort_key, page.c.sort_created, page.c.page_id, descending))).all()
+    if rows:
+        total = rows[0].total
+    else:  # past the last page (or nothing at all): the window count came with no row
+        total = session.scalar(select(func.count()).select_from(CaseTask).where(*where)) if offset else 0
+    return {"total": total, "limit": limit, "offset": offset, "items": [_item(row, bounds) for row in rows]}
 
-    def base(*columns):
-        return select(*columns).select_from(CaseTask).where(*where)
 
-    total = session.scalar(base(func.count()))
-    items: list[dict] = []
-    if total and offset < total:
-        key = sort_column.desc() if descending else sort_column.asc()
-        if sort_column is CaseTask.due_at:
-            key = key.nulls_last()
-        tie = (CaseTask.created_at.desc(), CaseTask.id) if descending else (CaseTask.created_at, CaseTask.id)
-        ids = list(session.scalars(base(CaseTask.id).order_by(key, *tie).limit(limit).offset(offset)))
-        details = {row.id: row for row in session.connection().execute(_DETAILS, {"ids": ids})}
-        items = [_item(details[task_id], bounds) for task_id in ids if task_id in details]
-    return {"total": total, "limit": limit, "offset": offset, "items": items}
+def _order(key, created, task_id, descending: bool) -> tuple:
+    """Sort key (no due date last either way), then age, then id: a stable order for paging."""
+    first = (key.desc() if descending else key.asc()).nulls_last()
+    return (first, created.desc() if descending else created.asc(), task_id)
 
 
 def _item(row, bounds: dict) -> dict:
@@ -254,13 +262,25 @@ def _user_id(session: Session, username: str) -> int:
     return user_id
 
 
-def _my_groups(session: Session, user_id: int, group: str | None) -> list[int]:
-    groups = sorted(session.connection().execute(_GROUP_IDS, {"user_id": user_id}).scalars())
-    if group is None:
-        return groups
-    group_id = session.connection().execute(_GROUP_BY_KEY, {"key": group}).scalar()
+def _viewer(session: Session, actor: str, now: datetime | None) -> tuple[int, list[int]]:
+    """The user's id, and the ids whose tasks are theirs today: their own and those they cover."""
+    rows = session.connection().execute(_VIEWER, {"username": actor, "today": local_today(now)}).all()
+    if not rows:
+        raise NotFound(f"unknown user '{actor}'", field="username")
+    user_id = rows[0][0]
+    return user_id, [user_id, *sorted({covered for _, covered in rows if covered is not None})]
+
+
+def _groups_of(user_id: int):
+    return select(Membership.group_id).where(Membership.user_id == user_id).scalar_subquery()
+
+
+def _my_group(session: Session, user_id: int, group: str) -> int:
+    """The id of one of the user's groups, by key."""
+    conn = session.connection()
+    group_id = conn.execute(_GROUP_BY_KEY, {"key": group}).scalar()
     if group_id is None:
         raise NotFound(f"unknown group '{group}'", field="group")
-    if group_id not in groups:
+    if conn.execute(_IS_MEMBER, {"user_id": user_id, "group_id": group_id}).first() is None:
         raise NotAllowed(f"the tasks of group '{group}' are for its members")
-    return [group_id]
+    return group_id
