@@ -7,10 +7,10 @@ this deserializes a workflow.
 
 A list is two statements: the user with whom they cover today, then one that pages through a
 partial covering index of the open tasks (engine/models/tasks.py), counts the rows with a window
-count and adds the page's details; a grouping filter adds the case ids of that grouping from the
-cases' own index. The cost follows one user's or one group's open tasks, not the million rows
-around them, and round trips stay few (they dominate on PostgreSQL). docs/benchmarks.md has the
-plans and timings.
+count and adds the page's details (SQLite counts in a statement of its own: no round trips
+there); a grouping filter adds the case ids of that grouping from the cases' own index. The cost
+follows one user's or one group's open tasks, not the million rows around them, and round trips
+stay few (they dominate on PostgreSQL). docs/benchmarks.md has the plans and timings.
 """
 from __future__ import annotations
 
@@ -159,8 +159,8 @@ def latest_cases(session: Session, actor: str, limit: int = 10) -> list[dict]:
 
 def _page(session: Session, where: list, sort: str, case_type: str | None, grouping: str | None,
           due: str | None, limit: int, offset: int, now: datetime | None) -> dict:
-    """One page and the total in one statement: the inner query pages through the covering index
-    (with the total as a window count), the outer one adds the page's details."""
+    """One page and the total: the inner query pages through the covering index, the outer one
+    adds the page's details."""
     limit, offset = _limit(limit), _offset(offset)
     bounds = day_bounds(now)
     sort_column, descending = _sort(sort)
@@ -176,19 +176,27 @@ def _page(session: Session, where: list, sort: str, case_type: str | None, group
         # The one filter the task index does not carry (a case's grouping may change): the cases of
         # that grouping come from their own index, and each task's case_id is checked inside ours.
         where.append(CaseTask.case_id.in_(select(Case.id).where(Case.grouping == grouping)))
-    page = (select(CaseTask.id.label("page_id"), sort_column.label("sort_key"),
-                   CaseTask.created_at.label("sort_created"), func.count().over().label("total"))
-            .select_from(CaseTask).where(*where)
-            .order_by(*_order(sort_column, CaseTask.created_at, CaseTask.id, descending))
-            .limit(limit).offset(offset).subquery("page"))
-    rows = session.execute(
-        select(page.c.total, *_ITEM_COLUMNS).select_from(page)
-        .join(CaseTask, CaseTask.id == page.c.page_id).join(Case, Case.id == CaseTask.case_id)
-        .order_by(*_order(page.c.sort_key, page.c.sort_created, page.c.page_id, descending))).all()
-    if rows:
-        total = rows[0].total
-    else:  # past the last page (or nothing at all): the window count came with no row
-        total = session.scalar(select(func.count()).select_from(CaseTask).where(*where)) if offset else 0
+    # PostgreSQL: the total rides along as a window count, saving a round trip. SQLite has no round
+    # trips, and a window over every matching row costs it more than a second count in the index.
+    window = session.connection().dialect.name != "sqlite"
+    count = select(func.count()).select_from(CaseTask).where(*where)
+    total = None if window else session.scalar(count)
+    rows = []
+    if total is None or offset < total:
+        columns = [CaseTask.id.label("page_id"), sort_column.label("sort_key"),
+                   CaseTask.created_at.label("sort_created")]
+        if window:
+            columns.append(func.count().over().label("total"))
+        page = (select(*columns).select_from(CaseTask).where(*where)
+                .order_by(*_order(sort_column, CaseTask.created_at, CaseTask.id, descending))
+                .limit(limit).offset(offset).subquery("page"))
+        rows = session.execute(
+            select(*_ITEM_COLUMNS, *([page.c.total] if window else [])).select_from(page)
+            .join(CaseTask, CaseTask.id == page.c.page_id).join(Case, Case.id == CaseTask.case_id)
+            .order_by(*_order(page.c.sort_key, page.c.sort_created, page.c.page_id, descending))).all()
+    if total is None:
+        # Past the last page (or nothing at all) the window count comes with no row.
+        total = rows[0].total if rows else (session.scalar(count) if offset else 0)
     return {"total": total, "limit": limit, "offset": offset, "items": [_item(row, bounds) for row in rows]}
 
 
