@@ -32,6 +32,7 @@ from .text import parse_query
 MAX_LIMIT = 100
 COUNT_CAP = 1000
 CANDIDATES = 200
+MAX_WINDOW = 12_800
 # Words that match more rows than this say little about which row is meant (BM25 and ts_rank give
 # them almost no weight), and ranking every match would cost seconds: such hits come newest first.
 RANK_LIMIT = 20_000
@@ -89,15 +90,19 @@ def _page(session: Session, match, where: list, limit: int, offset: int) -> list
     by_rank = match.count_upto(session, RANK_LIMIT + 1) <= RANK_LIMIT
     wanted = offset + limit
     window = max(CANDIDATES, 4 * wanted)
-    best = match.best(session, window, by_rank)
-    if best:
-        ids = [row_id for row_id, _ in best]
-        allowed = set(session.scalars(
-            select(SearchDocument.id).select_from(SearchDocument.__table__.outerjoin(Case, Case.id == SearchDocument.case_id))
-            .where(SearchDocument.id.in_(ids), *where)))
+    while window <= MAX_WINDOW:  # a user who sees one case in twenty needs a wider window
+        best = match.best(session, window, by_rank)
+        allowed = set()
+        for start in range(0, len(best), 1000):
+            ids = [row_id for row_id, _ in best[start:start + 1000]]
+            allowed.update(session.scalars(
+                select(SearchDocument.id)
+                .select_from(SearchDocument.__table__.outerjoin(Case, Case.id == SearchDocument.case_id))
+                .where(SearchDocument.id.in_(ids), *where)))
         survivors = [(row_id, rank) for row_id, rank in best if row_id in allowed]
         if len(survivors) >= wanted or len(best) < window:
             return survivors[offset:wanted]
+        window *= 4
     source = match.source.outerjoin(Case, Case.id == SearchDocument.case_id)
     rank = match.rank if by_rank else literal(0)
     order = (match.rank, SearchDocument.id.desc()) if by_rank else (SearchDocument.id.desc(),)

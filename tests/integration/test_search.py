@@ -317,9 +317,11 @@ def test_pages_from_the_cheap_window_equal_the_full_query(ctx, monkeypatch):
         with ctx.unit_of_work() as uow:
             cases.open_case(uow, "rework", actor, f"Fælles ord {actor}", "", {})
     full = [find(ctx, "anna", "fælles", limit=1, offset=i)["items"] for i in range(4)]
-    monkeypatch.setattr(service, "CANDIDATES", 1)  # a window of one: most pages need the fallback
+    monkeypatch.setattr(service, "CANDIDATES", 1)  # windows of 4, 16, ...: most pages need a wider one
     windowed = [find(ctx, "anna", "fælles", limit=1, offset=i)["items"] for i in range(4)]
-    assert windowed == full and [len(page) for page in full] == [1, 1, 1, 0]
+    monkeypatch.setattr(service, "MAX_WINDOW", 1)  # no window at all: the full query
+    fallback = [find(ctx, "anna", "fælles", limit=1, offset=i)["items"] for i in range(4)]
+    assert windowed == full == fallback and [len(page) for page in full] == [1, 1, 1, 0]
     assert all(item["case"]["caseworker"] == "anna" for page in full for item in page)
     monkeypatch.setattr(service, "COUNT_CAP", 2)
     capped = find(ctx, "admin", "fælles")
