@@ -116,7 +116,7 @@ def task_counts(session: Session, actor: str, now: datetime | None = None) -> di
     def count(*where):
         return select(func.count()).select_from(CaseTask).where(_OPEN, *where).scalar_subquery()
 
-    row = session.execute(select(
+    row = session.connection().execute(select(
         count(mine).label("mine"), count(mine, CaseTask.due_at < now).label("overdue"),
         count(CaseTask.assignee_id.is_(None), CaseTask.candidate_group_id.in_(_groups_of(user_id)))
         .label("group"),
@@ -178,9 +178,10 @@ def _page(session: Session, where: list, sort: str, case_type: str | None, group
         where.append(CaseTask.case_id.in_(select(Case.id).where(Case.grouping == grouping)))
     # PostgreSQL: the total rides along as a window count, saving a round trip. SQLite has no round
     # trips, and a window over every matching row costs it more than a second count in the index.
-    window = session.connection().dialect.name != "sqlite"
+    conn = session.connection()  # Core statements: the ORM's execution path only adds cost here
+    window = conn.dialect.name != "sqlite"
     count = select(func.count()).select_from(CaseTask).where(*where)
-    total = None if window else session.scalar(count)
+    total = None if window else conn.execute(count).scalar()
     rows = []
     if total is None or offset < total:
         columns = [CaseTask.id.label("page_id"), sort_column.label("sort_key"),
@@ -190,13 +191,13 @@ def _page(session: Session, where: list, sort: str, case_type: str | None, group
         page = (select(*columns).select_from(CaseTask).where(*where)
                 .order_by(*_order(sort_column, CaseTask.created_at, CaseTask.id, descending))
                 .limit(limit).offset(offset).subquery("page"))
-        rows = session.execute(
+        rows = conn.execute(
             select(*_ITEM_COLUMNS, *([page.c.total] if window else [])).select_from(page)
             .join(CaseTask, CaseTask.id == page.c.page_id).join(Case, Case.id == CaseTask.case_id)
             .order_by(*_order(page.c.sort_key, page.c.sort_created, page.c.page_id, descending))).all()
     if total is None:
         # Past the last page (or nothing at all) the window count comes with no row.
-        total = rows[0].total if rows else (session.scalar(count) if offset else 0)
+        total = rows[0].total if rows else (conn.execute(count).scalar() if offset else 0)
     return {"total": total, "limit": limit, "offset": offset, "items": [_item(row, bounds) for row in rows]}
 
 
