@@ -7,8 +7,9 @@ import json
 from datetime import date
 
 import jsonschema
+from fpdf import FPDF
 
-from engine.services import api_tokens
+from engine.services import api_tokens, documents
 
 
 def token_for(ctx, username: str) -> str:
@@ -230,3 +231,19 @@ def test_the_openapi_document_describes_every_route_and_its_errors(client):
                 assert operation.get("operationId"), (method, path)
                 assert "default" in operation["responses"], (method, path)
     json.dumps(document)
+
+
+def test_a_user_finds_a_case_through_the_api_from_a_word_in_an_attached_pdf(ctx, client):
+    """Issue 8's 'done when': the PDF goes in through the documents service, the search is the API's."""
+    headers = bearer(token_for(ctx, "anna"))
+    case = open_aktindsigt(client, headers)
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.multi_cell(0, 10, "Tinglyst servitut om vejret over matriklen")
+    with ctx.unit_of_work() as uow:
+        documents.upload_document(uow, case["number"], "anna", "Servitut.pdf", bytes(pdf.output()))
+    found = client.get("/api/search?q=servitut", headers=headers).get_json()
+    assert [(h["kind"], h["case"]["number"]) for h in found["items"]] == [("document", case["number"])]
+    assert "<mark>servitut</mark>" in found["items"][0]["snippet_html"].lower()
+    assert client.get("/api/search?q=servitut", headers=bearer(token_for(ctx, "carl"))).get_json()["total"] == 0
