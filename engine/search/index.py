@@ -81,7 +81,7 @@ def set_case_heading(conn: Connection, case_id: int, title: str, grouping: str) 
 
 
 def index_document(conn: Connection, document_id: int, case_id: int, title: str, text: str) -> None:
-    """Index (or re-index) a case's document by its title and extracted text (text.extract_text)."""
+    """Index (or re-index) a case's document by its title and extracted text (engine.document_content.extract_text)."""
     upsert(conn, document_key(document_id), {"kind": "document", "case_id": case_id, "committee": "",
                                               "title": clean(title)[:300], "body": clean(text)})
 

@@ -1,4 +1,7 @@
-"""Text for the index: form data flattened, files read (PDF, Word, plain text), queries parsed.
+"""Text for the index: form data flattened, queries parsed, matches highlighted.
+
+A document's text comes from engine/document_content.py (PDF, Word, plain text), read when it is
+uploaded; `clean` makes any text fit for the index.
 
 CPR numbers are replaced by [CPR] before anything reaches the index: the index is a copy of the
 case's text, and the number itself is never copied (engine/cpr.py). People are found by CPR
@@ -6,7 +9,6 @@ through their party records (a keyed hash), not through search.
 """
 from __future__ import annotations
 
-import io
 import re
 import unicodedata
 from bisect import bisect_left
@@ -21,9 +23,6 @@ MAX_BODY = 200_000
 MAX_QUERY = 500
 MAX_TERMS = 16
 
-PDF_TYPES = {"application/pdf"}
-DOCX_TYPES = {"application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
-TEXT_SUFFIXES = (".txt", ".text", ".md", ".csv", ".eml")
 
 
 def form_fields(data, path: str = "") -> dict[str, str]:
@@ -63,52 +62,6 @@ _UNWANTED = str.maketrans({"\x00": " ", MARK_START: " ", MARK_END: " "})
 def clean(text: str) -> str:
     """Text fit for the index: CPR numbers redacted, NUL bytes and marks gone, at most MAX_BODY characters."""
     return clip(cpr.redact(text.translate(_UNWANTED)))
-
-
-def document_kind(filename: str, content_type: str) -> str | None:
-    name, content_type = (filename or "").lower(), (content_type or "").split(";")[0].strip().lower()
-    if content_type in PDF_TYPES or name.endswith(".pdf"):
-        return "pdf"
-    if content_type in DOCX_TYPES or name.endswith(".docx"):
-        return "docx"
-    if content_type.startswith("text/") or name.endswith(TEXT_SUFFIXES):
-        return "text"
-    return None
-
-
-def extract_text(content: bytes, filename: str = "", content_type: str = "") -> str:
-    """The text of a PDF, Word (.docx) or plain-text file; '' for kinds we cannot read (images).
-
-    A file that claims to be a PDF or .docx but cannot be read is an error naming the file.
-    """
-    kind = document_kind(filename, content_type)
-    try:
-        if kind == "pdf":
-            from pypdf import PdfReader  # noqa: PLC0415 - loaded on first use: 0.4 s at every start otherwise
-            reader = PdfReader(io.BytesIO(content))
-            return clean("\n".join(page.extract_text() or "" for page in reader.pages))
-        if kind == "docx":
-            import docx  # noqa: PLC0415 - python-docx, loaded on first use like pypdf
-            document = docx.Document(io.BytesIO(content))
-            parts = [p.text for p in document.paragraphs]
-            for table in document.tables:
-                parts.extend(cell.text for row in table.rows for cell in row.cells)
-            return clean("\n".join(parts))
-        if kind == "text":
-            return clean(_decode(content))
-    except InvalidInput:
-        raise
-    except Exception as err:  # noqa: BLE001 - each reader raises its own kinds on a broken file
-        raise InvalidInput(f"cannot read the text of {filename or 'the file'} ({kind}): {err}",
-                           field="file") from err
-    return ""
-
-
-def _decode(content: bytes) -> str:
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return content.decode("cp1252", errors="replace")  # older Danish Windows files
 
 
 # --- queries ---------------------------------------------------------------------------------------
