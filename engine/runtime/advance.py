@@ -138,6 +138,18 @@ def advance(workflow: BpmnWorkflow, max_steps: int, max_depth: int) -> None:
     check_not_stuck(workflow)
 
 
+def tasks_in_state(workflow: BpmnWorkflow, mask: int) -> list:
+    """Tasks of the workflow and all its subprocesses whose state is in `mask`, in creation order.
+
+    A flat pass over the task dictionaries: SpiffWorkflow's tree iterators walk the whole tree
+    per query, and a request asks several such questions.
+    """
+    found = [task for task in workflow.tasks.values() if task.state & mask]
+    for subprocess in workflow.subprocesses.values():
+        found.extend(task for task in subprocess.tasks.values() if task.state & mask)
+    return found
+
+
 def check_not_stuck(workflow: BpmnWorkflow) -> None:
     """Refuse a step after which nothing can ever move the case again.
 
@@ -146,10 +158,10 @@ def check_not_stuck(workflow: BpmnWorkflow) -> None:
     """
     if workflow.is_completed():
         return
-    if workflow.get_next_task(state=TaskState.READY, manual=True) is not None:
+    if any(task.task_spec.manual for task in tasks_in_state(workflow, TaskState.READY)):
         return
     stopped = []
-    for task in workflow.get_tasks(state=TaskState.WAITING | TaskState.STARTED):
+    for task in tasks_in_state(workflow, TaskState.WAITING | TaskState.STARTED):
         if isinstance(task.task_spec, CatchingEvent):
             return  # waits for a timer, message or signal
         if is_waiting_for_worker(task):
@@ -163,7 +175,7 @@ def check_not_stuck(workflow: BpmnWorkflow) -> None:
 
 
 def check_depth(workflow: BpmnWorkflow, max_depth: int) -> None:
-    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+    for task in tasks_in_state(workflow, TaskState.READY | TaskState.WAITING):
         depth = task.depth
         if depth > max_depth:
             raise WorkflowError(
@@ -200,8 +212,10 @@ def complete_task(workflow: BpmnWorkflow, task, data: dict, max_steps: int, max_
 def open_user_tasks(workflow: BpmnWorkflow) -> list[OpenTask]:
     """The READY user and manual tasks: exactly what the task index holds as open."""
     open_tasks = []
-    for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+    for task in tasks_in_state(workflow, TaskState.READY):
         spec = task.task_spec
+        if not spec.manual:
+            continue
         properties = task_properties(spec)
         open_tasks.append(OpenTask(
             id=str(task.id), element_id=_element(task), name=spec.bpmn_name or _element(task),
@@ -214,7 +228,7 @@ def open_user_tasks(workflow: BpmnWorkflow) -> list[OpenTask]:
 def snapshot(workflow: BpmnWorkflow) -> Snapshot:
     open_tasks = open_user_tasks(workflow)
     timers, waits = [], []
-    for task in workflow.get_tasks(state=TaskState.WAITING):
+    for task in tasks_in_state(workflow, TaskState.WAITING):
         definition = getattr(task.task_spec, "event_definition", None)
         # An event-based gateway waits for several events at once.
         for single in getattr(definition, "event_definitions", None) or [definition]:
@@ -287,7 +301,7 @@ def _timer_due(task) -> datetime | None:
 
 def gdpr_review_completed(workflow: BpmnWorkflow) -> bool:
     """True once a call of the shared GDPR review building block has completed in this case."""
-    for task in workflow.get_tasks(state=TaskState.COMPLETED):
+    for task in tasks_in_state(workflow, TaskState.COMPLETED):
         spec = task.task_spec
         if isinstance(spec, CallActivity) and spec.spec == GDPR_REVIEW_PROCESS:
             return True

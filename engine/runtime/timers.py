@@ -75,6 +75,20 @@ def first_run(start: TimerStart, value: str, now: datetime) -> tuple[datetime, i
                          element=start.element_id) from err
 
 
+def schedule_first_run(start: TimerStart, script_engine, now: datetime) -> tuple[datetime, int]:
+    """Evaluate a timer start event's expression in the sandbox and give its first run.
+
+    Quartz cron, JUEL and unquoted ISO values (other tools' dialects) fail here, naming the event.
+    """
+    try:
+        value = str(script_engine.environment.evaluate(start.expression, {}))
+    except Exception as err:
+        raise ModelError(f"timer start event expression {start.expression!r} is not a Python expression "
+                         f"giving an ISO 8601 {start.kind} ({err.__class__.__name__}: {err}); write it "
+                         f"quoted, e.g. \"R/P1D\"", element=start.element_id) from err
+    return first_run(start, value, now)
+
+
 def next_run(start: TimerStart, value: str, due: datetime, runs_left: int, now: datetime
              ) -> tuple[datetime | None, int]:
     """The run after the one due at `due`. Occurrences missed while no worker ran are skipped:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from ..db import UnitOfWork, utcnow
 from ..errors import ModelError, NotFound, SagsgangError
 from ..models import CaseType, CaseTypeSchedule, CaseTypeVersion
-from ..runtime.timers import TimerStart, first_run, next_run, timer_start_events
+from ..runtime.timers import TimerStart, first_run, next_run, schedule_first_run, timer_start_events
 from . import cases
 
 
@@ -58,7 +58,7 @@ def sync_schedules(uow: UnitOfWork, now: datetime | None = None) -> dict:
             row.title = start.properties.get("title", "")
             row.last_error = ""
             try:
-                row.next_run_at, row.runs_left = first_run(start, _evaluate(uow, start.expression), now)
+                row.next_run_at, row.runs_left = schedule_first_run(start, uow.runtime.script_engine, now)
             except ModelError as err:
                 row.next_run_at, row.runs_left, row.last_error = None, 0, str(err)
             if not row.caseworker:

@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from datetime import datetime, timezone
 from dataclasses import dataclass
 
 import pytest
 
 from engine.errors import ModelError, WorkflowError
 from engine.runtime.parsing import detect_dialect
-from engine.runtime.sandbox import SandboxViolation
+from engine.runtime.sandbox import SandboxedScriptEngine, SandboxViolation
+from engine.runtime.service_tasks import pending_calls
+from engine.runtime.timers import schedule_first_run, timer_start_events
 from tests.conftest import CORPUS
 
 try:  # a package when tests/integration gets an __init__.py, a rootdir module otherwise
@@ -809,20 +812,12 @@ REFUSALS = [
             issue="reason-dropped", wanted=("not allowed",)),
     Refusal("juel-condition", JOB, "camunda-testing-job-announcement", "Gateway_0o79ay3", ("#{approved}",),
             steps=(("edit", {}), ("review", {"approved": True})), start={"jobAnnouncementId": 1}, issue="reason-dropped", wanted=("syntax",)),
-    Refusal("cron-timer-start", "camunda-bpm-examples/order-handling/order-handling.bpmn", "Order_Process",
-            "StartEvent_1", ("0/5 0/1 * 1/1 * ?",), issue="reason-dropped", wanted=("syntax",)),
     Refusal("unquoted-iso-cycle", f"{cc.MIWG}/C.9.1.bpmn", "requestDocument_en", "BoundaryEvent_1",
             ("R6/P1D",), issue="reason-dropped", wanted=("not defined",)),
     Refusal("unquoted-unbounded-cycle", "sample-process-models/from-discord/diagram_1.bpmn", "Process_1x1q5m5",
             "Event_1vhjqne", ("R/P1H",), issue="reason-dropped", wanted=("not defined",)),
     Refusal("spiffarena-function", "sample-process-models/workflow_one/sample.bpmn", "sample",
             "Activity_0pxf6g1", ("get_current_user", "not defined")),
-    Refusal("service-connector", "sample-process-models/submit-invoice/submit-invoice1.bpmn",
-            "Proccess_submit_invoice_1", "Activity_1hdxh4e", ("service",),
-            steps=(("Activity_0yes9h3", {"contributorName": "Ann", "contributorId": 12, "invoiceId": 1234,
-                                         "invoiceAmount": 100.0, "invoiceCurrency": "Euro (EUR)",
-                                         "dueDate": "2026-12-01"}),),
-            issue="service-operator", wanted=("aws/AddDynamoItem",)),
 ]
 
 
@@ -850,6 +845,35 @@ def test_unsupported_is_refused_at_run_time(refusal):
     assert cc.unclear(message) is None, message
     if refusal.issue:
         known_issue(all(w.lower() in message.lower() for w in refusal.wanted), ISSUES[refusal.issue], refusal.rel)
+
+
+@covers("sample-process-models/submit-invoice/submit-invoice1.bpmn")
+def test_service_connector_waits_for_a_worker_with_its_operator():
+    """Service tasks are run by workers (engine/runtime/service_tasks.py): the case waits at the
+    task, its operator and parameters recorded; an operator no handler serves becomes an
+    incident on the case when a worker tries it (engine/services/service_tasks.py)."""
+    rel = "sample-process-models/submit-invoice/submit-invoice1.bpmn"
+    case = cc.CaseRun(cc.load_model(rel, "Proccess_submit_invoice_1"), {})
+    case.complete("Activity_0yes9h3", {"contributorName": "Ann", "contributorId": 12, "invoiceId": 1234,
+                                       "invoiceAmount": 100.0, "invoiceCurrency": "Euro (EUR)",
+                                       "dueDate": "2026-12-01"})
+    calls = pending_calls(case.load())
+    assert [(c.element_id, c.operator) for c in calls] == [("Activity_1hdxh4e", "aws/AddDynamoItem")]
+    RUN_REPORT[rel].append("waits for a worker at Activity_1hdxh4e (operator aws/AddDynamoItem)")
+
+
+@covers("camunda-bpm-examples/order-handling/order-handling.bpmn")
+def test_cron_timer_start_is_refused_by_the_schedule():
+    """A timer start event is the case type's schedule (engine/services/schedules.py); a Quartz
+    cron expression is refused there, naming the start event and the expression."""
+    rel = "camunda-bpm-examples/order-handling/order-handling.bpmn"
+    model = cc.load_model(rel, "Order_Process")
+    [start] = timer_start_events(model.spec)
+    with pytest.raises(ModelError) as info:
+        schedule_first_run(start, SandboxedScriptEngine(), datetime.now(timezone.utc))
+    assert info.value.element == "StartEvent_1"
+    assert "0/5 0/1 * 1/1 * ?" in str(info.value) and "SyntaxError" in str(info.value)
+    RUN_REPORT[rel].append(f"schedule refused: {cc.one_line(str(info.value))}")
 
 
 def test_bare_except_in_a_script_runs_as_except_exception():
