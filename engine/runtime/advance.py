@@ -20,6 +20,7 @@ from SpiffWorkflow.util.task import TaskIterator, TaskState
 
 from ..errors import Conflict, InvalidInput, NotFound, WorkflowError
 from .parsing import GDPR_REVIEW_PROCESS, ParsedModel, task_properties
+from .scan import tasks_in_state
 from .service_tasks import is_waiting_for_worker
 from .timers import fire_timer_start_events
 
@@ -136,18 +137,6 @@ def advance(workflow: BpmnWorkflow, max_steps: int, max_depth: int) -> None:
         raise WorkflowError(f"advancing the workflow failed: {err.__class__.__name__}: {err}") from err
     check_depth(workflow, max_depth)
     check_not_stuck(workflow)
-
-
-def tasks_in_state(workflow: BpmnWorkflow, mask: int) -> list:
-    """Tasks of the workflow and all its subprocesses whose state is in `mask`, in creation order.
-
-    A flat pass over the task dictionaries: SpiffWorkflow's tree iterators walk the whole tree
-    per query, and a request asks several such questions.
-    """
-    found = [task for task in workflow.tasks.values() if task.state & mask]
-    for subprocess in workflow.subprocesses.values():
-        found.extend(task for task in subprocess.tasks.values() if task.state & mask)
-    return found
 
 
 def check_not_stuck(workflow: BpmnWorkflow) -> None:

@@ -21,6 +21,8 @@ from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 from SpiffWorkflow.util.task import TaskState
 
+from .scan import tasks_in_state
+
 
 class DeferredServiceTask(ServiceTask):
     """A spiffworkflow:serviceTaskOperator task that waits for a worker instead of running inline."""
@@ -48,12 +50,6 @@ class PendingCall:
     result_variable: str
 
 
-def _tasks(workflow: BpmnWorkflow, mask: int):
-    yield from (t for t in workflow.tasks.values() if t.state & mask)
-    for sub in workflow.subprocesses.values():
-        yield from (t for t in sub.tasks.values() if t.state & mask)
-
-
 def is_waiting_for_worker(task) -> bool:
     return isinstance(task.task_spec, DeferredServiceTask) and task.state == TaskState.STARTED
 
@@ -61,7 +57,7 @@ def is_waiting_for_worker(task) -> bool:
 def pending_calls(workflow: BpmnWorkflow) -> list[PendingCall]:
     """The service tasks that wait for a worker."""
     calls = []
-    for task in _tasks(workflow, TaskState.STARTED):
+    for task in tasks_in_state(workflow, TaskState.STARTED):
         if not isinstance(task.task_spec, DeferredServiceTask):
             continue
         call = task._get_internal_data("service_call") or {}

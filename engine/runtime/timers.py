@@ -80,13 +80,17 @@ def schedule_first_run(start: TimerStart, script_engine, now: datetime) -> tuple
 
     Quartz cron, JUEL and unquoted ISO values (other tools' dialects) fail here, naming the event.
     """
+    return first_run(start, evaluate_expression(start, script_engine), now)
+
+
+def evaluate_expression(start: TimerStart, script_engine) -> str:
+    """The timer start event's expression, evaluated in the sandbox, naming the event if it fails."""
     try:
-        value = str(script_engine.environment.evaluate(start.expression, {}))
+        return str(script_engine.environment.evaluate(start.expression, {}))
     except Exception as err:
         raise ModelError(f"timer start event expression {start.expression!r} is not a Python expression "
                          f"giving an ISO 8601 {start.kind} ({err.__class__.__name__}: {err}); write it "
                          f"quoted, e.g. \"R/P1D\"", element=start.element_id) from err
-    return first_run(start, value, now)
 
 
 def next_run(start: TimerStart, value: str, due: datetime, runs_left: int, now: datetime

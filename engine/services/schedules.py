@@ -16,15 +16,9 @@ from sqlalchemy import select
 from ..db import UnitOfWork, utcnow
 from ..errors import ModelError, NotFound, SagsgangError
 from ..models import CaseType, CaseTypeSchedule, CaseTypeVersion
-from ..runtime.timers import TimerStart, first_run, next_run, schedule_first_run, timer_start_events
+from ..runtime.timers import (TimerStart, evaluate_expression, next_run, schedule_first_run,
+                              timer_start_events)
 from . import cases
-
-
-def _evaluate(uow: UnitOfWork, expression: str) -> str:
-    try:
-        return str(uow.runtime.script_engine.environment.evaluate(expression, {}))
-    except Exception as err:
-        raise ModelError(f"timer expression {expression!r} failed: {err}") from err
 
 
 def _current_versions(uow: UnitOfWork) -> list[tuple[int, int]]:
@@ -89,7 +83,7 @@ def run_schedule(uow: UnitOfWork, schedule_id: int, now: datetime | None = None)
     case_type = session.get(CaseType, row.case_type_id)
     start = TimerStart(row.element_id, _kind(uow, row), row.expression, {})
     due = row.next_run_at
-    row.next_run_at, row.runs_left = next_run(start, _evaluate(uow, row.expression), due, row.runs_left, now)
+    row.next_run_at, row.runs_left = next_run(start, evaluate_expression(start, uow.runtime.script_engine), due, row.runs_left, now)
     row.last_run_at = now
     title = (row.title or case_type.name + " {date}").replace("{date}", due.strftime("%d.%m.%Y"))
     opened = cases.open_case(uow, case_type.key, row.caseworker, title)  # commits the row with the case
