@@ -245,9 +245,42 @@ class TaskAction(ma.Schema):
     case = fields.String(required=True, metadata={"description": "Case number"})
     state = fields.String(required=True)
     assignee = fields.String(allow_none=True, required=True)
-    owner = fields.String(allow_none=True, required=True)
+    owner = fields.String(allow_none=True, required=True,
+                          metadata={"description": "Who delegated the task (and may take it back)"})
     candidate_group = fields.String(allow_none=True, required=True)
-    row_version = fields.Integer(required=True)
+    priority = fields.Integer(metadata={"description": "0 (lowest) to 100 (highest)"})
+    due_at = timestamp(allow_none=True)
+    follow_up_at = timestamp(allow_none=True)
+    row_version = fields.Integer(required=True, metadata={"description": "The case's row_version after the action"})
+
+
+class AssignArgs(Strict):
+    assignee = fields.String(required=True, validate=validate.Length(min=1, max=100),
+                             metadata={"description": "Username of the colleague who gets the task"})
+
+
+class DelegateArgs(Strict):
+    delegate = fields.String(required=True, validate=validate.Length(min=1, max=100),
+                             metadata={"description": "Username of the colleague who works the task for you"})
+
+
+MOMENT = ("A date (YYYY-MM-DD: the end of that Danish day), a date-time, or an ISO 8601 duration from now "
+          "(P7D); null clears it")
+
+
+class DueDateArgs(Strict):
+    due_at = fields.String(required=True, allow_none=True, validate=validate.Length(max=40),
+                           metadata={"description": MOMENT})
+
+
+class FollowUpDateArgs(Strict):
+    follow_up_at = fields.String(required=True, allow_none=True, validate=validate.Length(max=40),
+                                 metadata={"description": MOMENT})
+
+
+class PriorityArgs(Strict):
+    priority = fields.Integer(required=True, strict=True, validate=validate.Range(0, 100),
+                              metadata={"description": "0 (lowest) to 100 (highest); new tasks have 50"})
 
 
 # --- search -------------------------------------------------------------------------------------------

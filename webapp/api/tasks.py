@@ -1,25 +1,28 @@
-"""Tasks: your lists, one task with its form, claim it, complete it."""
+"""Tasks: your lists, one task with its form, and what can be done with it.
+
+Every action answers with the task as it now is and the case's new row_version as ETag; send that
+back as If-Match and a case someone else changed meanwhile is a 409 that changes nothing.
+"""
 from __future__ import annotations
 
-import re
-
-from flask import current_app, request
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
-from engine.errors import InvalidInput
 from engine.services import cases, forms, tasks, worklists
+from engine.services.preconditions import require_task_case_version
 
 from .auth import current_actor
 from .paging import paged
-from .schemas import CaseState, CompleteTaskArgs, TaskAction, TaskDetail, TaskListArgs, TaskPage
+from .preconditions import etag, expected_version, if_match_parameter
+from .schemas import (AssignArgs, CaseState, CompleteTaskArgs, DelegateArgs, DueDateArgs, FollowUpDateArgs,
+                      PriorityArgs, TaskAction, TaskDetail, TaskListArgs, TaskPage)
 
 bp = Blueprint("api_tasks", __name__, url_prefix="/api/tasks", description="Tasks")
 
-IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
-            "description": "The case's row_version (its ETag); 409 if the case changed since"}
-_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
+IF_MATCH = if_match_parameter("case")
+ETAG = {"ETag": {"description": "The case's new row_version", "schema": {"type": "string"}}}
 
 
 def _engine():
@@ -49,28 +52,89 @@ class Task(MethodView):
             return forms.task_form(uow, task_id, current_actor())
 
 
+def _act(task_id: str, action, *args):
+    """One task action in one unit of work, after the If-Match check under the same lock."""
+    with _engine().unit_of_work() as uow:
+        require_task_case_version(uow, task_id, expected_version())
+        result = action(uow, task_id, current_actor(), *args)
+    return result, 200, etag(result["row_version"])
+
+
 @bp.post("/<string:task_id>/claim")
-@bp.doc(operationId="claimTask")
-@bp.response(200, TaskAction)
+@bp.doc(operationId="claimTask", parameters=[IF_MATCH])
+@bp.response(200, TaskAction, headers=ETAG)
 def claim(task_id: str):
     """Claim an unassigned task of one of your groups (409 if someone was quicker)"""
-    with _engine().unit_of_work() as uow:
-        return tasks.claim_task(uow, task_id, current_actor())
+    return _act(task_id, tasks.claim_task)
+
+
+@bp.post("/<string:task_id>/unclaim")
+@bp.doc(operationId="unclaimTask", parameters=[IF_MATCH])
+@bp.response(200, TaskAction, headers=ETAG)
+def unclaim(task_id: str):
+    """Hand a task you hold back to its candidate group (unassigned again)"""
+    return _act(task_id, tasks.unclaim_task)
+
+
+@bp.post("/<string:task_id>/assign")
+@bp.doc(operationId="assignTask", parameters=[IF_MATCH])
+@bp.arguments(AssignArgs)
+@bp.response(200, TaskAction, headers=ETAG)
+def assign(body, task_id: str):
+    """Give a task to a colleague, who then simply holds it (this ends a delegation)"""
+    return _act(task_id, tasks.assign_task, body["assignee"])
+
+
+@bp.post("/<string:task_id>/delegate")
+@bp.doc(operationId="delegateTask", parameters=[IF_MATCH])
+@bp.arguments(DelegateArgs)
+@bp.response(200, TaskAction, headers=ETAG)
+def delegate(body, task_id: str):
+    """Let a colleague work a task you hold: they complete it; you keep seeing it and may take it back"""
+    return _act(task_id, tasks.delegate_task, body["delegate"])
+
+
+@bp.post("/<string:task_id>/take-back")
+@bp.doc(operationId="takeBackTask", parameters=[IF_MATCH])
+@bp.response(200, TaskAction, headers=ETAG)
+def take_back(task_id: str):
+    """Take a task you delegated back from the delegate"""
+    return _act(task_id, tasks.take_back_task)
+
+
+@bp.put("/<string:task_id>/due-date")
+@bp.doc(operationId="setTaskDueDate", parameters=[IF_MATCH])
+@bp.arguments(DueDateArgs)
+@bp.response(200, TaskAction, headers=ETAG)
+def due_date(body, task_id: str):
+    """Set or clear a task's due date"""
+    return _act(task_id, tasks.set_due_date, body["due_at"])
+
+
+@bp.put("/<string:task_id>/follow-up-date")
+@bp.doc(operationId="setTaskFollowUpDate", parameters=[IF_MATCH])
+@bp.arguments(FollowUpDateArgs)
+@bp.response(200, TaskAction, headers=ETAG)
+def follow_up_date(body, task_id: str):
+    """Set or clear the date you want to look at a task again"""
+    return _act(task_id, tasks.set_follow_up_date, body["follow_up_at"])
+
+
+@bp.put("/<string:task_id>/priority")
+@bp.doc(operationId="setTaskPriority", parameters=[IF_MATCH])
+@bp.arguments(PriorityArgs)
+@bp.response(200, TaskAction, headers=ETAG)
+def priority(body, task_id: str):
+    """Set a task's priority"""
+    return _act(task_id, tasks.set_priority, body["priority"])
 
 
 @bp.post("/<string:task_id>/complete")
-@bp.doc(operationId="completeTask")
+@bp.doc(operationId="completeTask", parameters=[IF_MATCH])
 @bp.arguments(CompleteTaskArgs)
-@bp.doc(parameters=[IF_MATCH])
 @bp.response(200, CaseState)
 def complete(body, task_id: str):
     """Complete a task with its form data; 409 when the case changed since the row_version you send"""
-    expected = body["row_version"]
-    if_match = request.headers.get("If-Match")
-    if if_match is not None and if_match.strip() != "*":
-        match = _ETAG.match(if_match)
-        if not match:
-            raise InvalidInput('If-Match holds the case\'s row_version, e.g. "7"', field="If-Match")
-        expected = int(match.group(1))
+    expected = expected_version(body["row_version"])
     with _engine().unit_of_work() as uow:
         return cases.complete_task(uow, task_id, current_actor(), body["data"], expected_row_version=expected)
