@@ -6,6 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from engine.services import agenda
 from tests.agenda_helpers import ITEM, case_to_committee, item_of, load_demo_committees, open_tasks, plan
 
 pytestmark = pytest.mark.browser
@@ -21,6 +22,25 @@ def log_in(page, base: str, username: str) -> None:
 
 def agenda_order(page) -> list[int]:
     return [int(x) for x in page.locator("#agenda-items > li").evaluate_all("els => els.map(e => e.dataset.itemId)")]
+
+
+def stored_order(ctx, meeting_id: int) -> list[int]:
+    with ctx.unit_of_work(read_only=True) as uow:
+        return [item["id"] for item in agenda.meeting_view(uow.session, "dorte", meeting_id)["items"]]
+
+
+def drag_with_mouse(page, source: str, target: str) -> None:
+    """A real mouse drag (down, several moves, up) from `source` onto the upper part of `target`."""
+    page.locator(target).evaluate("e => window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 8)")
+    start, end = page.locator(source).bounding_box(), page.locator(target).bounding_box()
+    height = page.viewport_size["height"]
+    assert 0 <= end["y"] < start["y"] + start["height"] <= height, "both headings must be on the screen"
+    page.mouse.move(start["x"] + 20, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    with page.expect_navigation():
+        page.mouse.move(start["x"] + 24, start["y"] + start["height"] / 2 - 10, steps=4)
+        page.mouse.move(end["x"] + 20, end["y"] + 2, steps=12)
+        page.mouse.up()
 
 
 def test_assemble_order_publish_and_decide(page, live_server, viewport):
@@ -49,16 +69,12 @@ def test_assemble_order_publish_and_decide(page, live_server, viewport):
     assert agenda_order(page) == ids
     shots.shot("assembled")
 
-    # Drag the second above the first.
-    # (HTML drag events dispatched on the items: the page's own handlers reorder and submit.)
-    transfer = page.evaluate_handle("() => new DataTransfer()")
-    source, target = page.locator(f"#item-{ids[1]}"), page.locator(f"#item-{ids[0]} h3")
-    source.dispatch_event("dragstart", {"dataTransfer": transfer})
-    target.dispatch_event("dragover", {"dataTransfer": transfer})
-    with page.expect_navigation():
-        target.dispatch_event("drop", {"dataTransfer": transfer})
+    # Drag the second above the first with the real mouse: press on its heading, move in steps
+    # to the top of the first item, release. The page submits the new order; it is stored.
+    drag_with_mouse(page, f"#item-{ids[1]} h3", f"#item-{ids[0]} h3")
     expect(page.locator("#agenda-items > li").first).to_have_attribute("data-item-id", str(ids[1]))
     assert agenda_order(page) == [ids[1], ids[0]]
+    assert stored_order(ctx, meeting) == [ids[1], ids[0]]
     # The keyboard's way: focus "down" on the first item and press Enter.
     down = page.locator(f"#item-{ids[1]} .item-actions form").nth(1).locator("button")
     down.focus()
