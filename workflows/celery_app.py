@@ -55,6 +55,7 @@ def beat_schedule(settings: Settings) -> dict:
         "queue-webhooks": {"task": "sagsgang.queue_webhooks", "schedule": timedelta(seconds=15)},
         "deliver-webhooks": {"task": "sagsgang.deliver_webhooks", "schedule": timedelta(seconds=15)},
         "search-catch-up": {"task": "sagsgang.search_catch_up", "schedule": timedelta(minutes=5)},
+        "sweep-orphan-documents": {"task": "sagsgang.sweep_orphan_documents", "schedule": timedelta(hours=1)},
     }
 
 

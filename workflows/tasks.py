@@ -21,7 +21,7 @@ from engine.context import EngineContext
 from engine.db import utcnow
 from engine.errors import Conflict, NotFound, SagsgangError, WorkflowError
 from engine.models import ServiceJob
-from engine.services import cases, incidents, notifications, schedules, service_tasks
+from engine.services import cases, documents, incidents, notifications, schedules, service_tasks
 from engine.services.mail import MailError, send_mail
 
 log = logging.getLogger(__name__)
@@ -180,3 +180,13 @@ def retention_sweep() -> dict:
     """Daily: tell the records managers which closed cases have reached their deletion date."""
     with engine_context().unit_of_work() as uow:
         return notifications.notify_deletion_candidates(uow, date.today())
+
+
+# --- documents ---------------------------------------------------------------------------------
+
+@shared_task(name="sagsgang.sweep_orphan_documents", **RETRY)
+def sweep_orphan_documents() -> dict:
+    """Hourly: remove stored document files that no document version names (their upload's
+    process died before the commit, or a removal after a deletion failed)."""
+    with engine_context().unit_of_work() as uow:
+        return documents.sweep_orphans(uow)

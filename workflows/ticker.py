@@ -33,7 +33,7 @@ class Ticker:
                             "sagsgang.run_schedules": 60, "sagsgang.notify_from_journal": 30,
                             "sagsgang.notify_due_tasks": 900, "sagsgang.send_notification_mail": 60,
                             "sagsgang.queue_webhooks": 15, "sagsgang.deliver_webhooks": 15,
-                            "sagsgang.search_catch_up": 300})
+                            "sagsgang.search_catch_up": 300, "sagsgang.sweep_orphan_documents": 3600})
 
     def start(self) -> "Ticker":
         if self._thread is not None:

@@ -18,6 +18,7 @@ from ..errors import ModelError
 from ..runtime.checks import ends_reachable_without_gdpr_review
 from ..runtime.parsing import GDPR_REVIEW_PROCESS, detect_dialect, parse_model
 from ..runtime.sandbox import BUILTINS, MODULES, check_source
+from ..runtime.service_handlers import operator_names
 from . import dmn, forms
 from .expressions import Source, names_set, properties, sources
 from .findings import ERROR, WARNING, Finding, N_, sort_findings
@@ -97,6 +98,7 @@ class _Linter:
                 self.check_lanes(container, pid)
                 self.check_user_tasks(container, form_schemas)
                 self.check_messages(container)
+                self.check_service_tasks(container)
                 self.check_sources(container)
         self.check_lane_mapping()
         self.check_start_form(form_schemas)
@@ -387,6 +389,22 @@ class _Linter:
                     for definition in bpmn(node, "messageEventDefinition") or [node]:
                         thrown |= properties_of.get(definition.get("messageRef"), set())
         return thrown
+
+    # ------------------------------------------------------------------------------ service tasks
+
+    def check_service_tasks(self, container: Container) -> None:
+        """A service task's operator must be a handler this installation has; else the case would
+        only find out when a worker runs the task, and then wait on an incident."""
+        known = operator_names()
+        for node_id, node in container.nodes.items():
+            for operator in node.iter(f"{S}serviceTaskOperator"):
+                name = operator.get("id") or ""
+                if name not in known:
+                    self.add(ERROR, "service-operator-unknown",
+                             N_("Service task '%(name)s' calls the operator '%(operator)s', which this "
+                                "installation does not have. Known operators: %(known)s."),
+                             element=node_id, file=container.file, name=node.get("name") or node_id,
+                             operator=name or "(none)", known=", ".join(known))
 
     # -------------------------------------------------------------------------------- expressions
 

@@ -26,6 +26,7 @@ from ..models.case_types import LintAcknowledgement
 from ..models.case_types import PERSONAL_DATA_CATEGORIES
 from ..runtime.checks import ends_reachable_without_gdpr_review
 from ..runtime.parsing import ParsedModel, content_hash, file_kind, parse_model
+from ..runtime.service_handlers import operator_names, unknown_operators
 
 DELETION_RULE = re.compile(r"^(P\d{1,5}D|K)$")
 PREFIX = re.compile(r"^[A-Z]{2,6}$")
@@ -83,6 +84,11 @@ def check_publishable(model: ParsedModel, files: dict[str, bytes]) -> None:
         raise ModelError(
             "a path from the start reaches this end event without passing the shared GDPR review "
             "building block (gdpr_review)", file=_file_with_element(files, skipping[0]), element=skipping[0])
+    unknown = unknown_operators([model.spec, *model.subprocess_specs.values()])
+    if unknown:
+        element, operator = unknown[0]
+        raise ModelError(f"service task calls the unknown operator '{operator}' (known: {', '.join(operator_names())})",
+                         file=_file_with_element(files, element), element=element, operator=operator)
 
 
 def _file_with_element(files: dict[str, bytes], element: str) -> str | None:

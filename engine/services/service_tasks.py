@@ -1,8 +1,9 @@
 """Service tasks: a registry of named handlers, and the units of work a worker runs around one.
 
 Case-type owners pick a handler by name in the model (spiffworkflow:serviceTaskOperator id="send_mail"
-with parameters whose values are expressions). The engine leaves the task STARTED and writes a job
-(engine/runtime/service_tasks.py, service_jobs.py); a worker then
+with parameters whose values are expressions); the registry of names is
+engine/runtime/service_handlers.py, which publishing checks models against. The engine leaves
+the task STARTED and writes a job (engine/runtime/service_tasks.py, service_jobs.py); a worker then
 
 1. `claim_job`     checks that the job is still wanted (its task may have been cancelled by a
                    boundary timer meanwhile) and returns the call: a short read-only unit of work;
@@ -19,8 +20,6 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from sqlalchemy import select, update
 
@@ -28,6 +27,7 @@ from ..db import UnitOfWork, utcnow
 from ..errors import NotFound
 from ..models import Case, Incident, ServiceJob
 from ..runtime import advance as runtime
+from ..runtime.service_handlers import HANDLERS, ServiceCall, handler, operator_names
 from ..runtime.service_tasks import complete_call, find_pending
 from ..settings import Settings
 from . import incidents
@@ -41,29 +41,6 @@ class ServiceError(Exception):
     def __init__(self, message: str, transient: bool):
         super().__init__(message)
         self.transient = transient
-
-
-@dataclass(frozen=True)
-class ServiceCall:
-    job_id: int
-    case_id: int
-    case_number: str
-    element_id: str
-    operator: str
-    params: dict
-    attempts: int
-
-
-Handler = Callable[[ServiceCall, Settings], object]
-HANDLERS: dict[str, Handler] = {}
-
-
-def handler(name: str):
-    """Register a handler under the name owners write in the model."""
-    def register(func: Handler) -> Handler:
-        HANDLERS[name] = func
-        return func
-    return register
 
 
 def _param(call: ServiceCall, name: str, required: bool = True, default=None):
@@ -135,7 +112,7 @@ def call_handler(call: ServiceCall, settings: Settings):
     func = HANDLERS.get(call.operator)
     if func is None:
         raise ServiceError(f"service task {call.element_id} names the unknown operator '{call.operator}' "
-                           f"(known: {', '.join(sorted(HANDLERS))})", transient=False)
+                           f"(known: {', '.join(operator_names())})", transient=False)
     try:
         return func(call, settings)
     except ServiceError:

@@ -303,8 +303,12 @@ def test_a_failing_service_task_retries_with_backoff_then_becomes_an_incident_th
         assert verify_journal(uow.session, case.id, case.journal_head) == []
 
 
-def test_an_unknown_operator_is_an_incident_at_once(ctx, celery):
+def test_an_operator_gone_since_publishing_is_an_incident_at_once(ctx, celery, monkeypatch):
+    # Publishing refuses unknown operators (test_workers_operators.py); an installation can still
+    # drop a handler that published versions use.
+    monkeypatch.setitem(service_tasks.HANDLERS, "fax_it", lambda call, settings: {})
     install(ctx, "servicing", service_bpmn("fax_it", {}), "servicing", "SRV")
+    monkeypatch.delitem(service_tasks.HANDLERS, "fax_it")
     number = open_case(ctx, "servicing")
     with ctx.unit_of_work() as uow:
         found = incidents.list_incidents(uow, "admin")

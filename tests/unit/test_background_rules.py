@@ -6,7 +6,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from engine.errors import ModelError
+from engine.runtime.service_handlers import BUILTIN_OPERATORS, HANDLERS, operator_names
 from engine.runtime.timers import TimerStart, first_run, next_run
+from engine.services import service_tasks
 from engine.settings import Settings, SettingsError
 from workflows.celery_app import beat_schedule, celery_config
 
@@ -69,3 +71,9 @@ def test_date_and_duration_schedules_run_once_and_bad_iso_names_the_element():
     with pytest.raises(ModelError) as err:
         first_run(TimerStart("Start_Monthly", "duration", "", {}), "every month", NOW)
     assert err.value.element == "Start_Monthly" and "ISO 8601" in str(err.value)
+
+
+def test_every_operator_publishing_accepts_has_a_handler_a_worker_can_run():
+    assert set(BUILTIN_OPERATORS) <= set(HANDLERS)
+    assert operator_names() == sorted(HANDLERS)
+    assert service_tasks.HANDLERS is HANDLERS  # one registry, whichever module a test patches

@@ -9,6 +9,7 @@ import pytest
 from engine.lint import ERROR, WARNING, lint_model
 from engine.services.case_types import read_case_type_directory
 from engine.settings import PROJECT_ROOT
+from tests.background_models import service_bpmn
 from tests.models import GDPR_CALL, definitions, flow, metadata, shared_files, user_task
 
 START = '<bpmn:startEvent id="StartEvent"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>'
@@ -379,3 +380,17 @@ def test_the_linter_reads_files_from_a_directory_like_install_does(tmp_path: Pat
                                            PROJECT_ROOT / "bpmn" / "shared")
     assert lint_model(files, meta) == []  # without known groups the group check is skipped
     assert pytest.importorskip("engine.lint").lint_model is lint_model
+
+
+# --- service tasks -------------------------------------------------------------------------------
+
+def test_a_service_task_naming_an_operator_without_a_handler_is_an_error_on_the_element():
+    def lint_service(operator: str):
+        files = {"servicing.bpmn": service_bpmn(operator, {"to": "'a@example.dk'"}), **shared_files()}
+        return lint_model(files, metadata("servicing", "servicing", "SRV"), {"byg", "ledelse", "sekretariatet"})
+
+    [finding] = [f for f in lint_service("fax_it") if f.rule == "service-operator-unknown"]
+    assert (finding.severity, finding.element, finding.file) == (ERROR, "Service_Call", "servicing.bpmn")
+    assert "'Kald' calls the operator 'fax_it'" in finding.message
+    assert "Known operators: http_request, send_mail." in finding.message
+    assert "service-operator-unknown" not in {f.rule for f in lint_service("send_mail")}
