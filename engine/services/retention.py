@@ -9,6 +9,11 @@ its documents through the registered deletion hooks, and its journal; it leaves 
 status `deleted` with its title and grouping blanked, and one tombstone event in the journal:
 case number, case type, dates and who approved, nothing about the person.
 
+Three tables name a case without a case_id column: messages that reached no case (thrown by
+it, delivered to it, or correlated with it), webhook deliveries (their payload names the case) and
+published agendas and minutes (an item names its case). The first two are deleted; in a
+publication the case's items are blanked to their place and outcome, so the rest of it stands.
+
 The access log stays: it records employees' use of the case (user, time, action, purpose) and
 has its own retention.
 """
@@ -17,13 +22,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import date
 
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import Table, Text, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from .. import permissions
 from ..db import Base, UnitOfWork, utcnow
 from ..errors import Conflict, InvalidInput, NotFound, SagsgangError
-from ..models import Case, CaseType, JournalEvent, User
+from ..models import Case, CaseType, JournalEvent, MeetingPublication, UndeliveredMessage, User, WebhookDelivery
 from ..models.gdpr import LegalHold
 from .cases import get_case
 from . import documents
@@ -177,6 +182,7 @@ def delete_case(uow: UnitOfWork, number: str, actor: str, today: date | None = N
         count = session.execute(delete(table).where(table.c.case_id == case_id)).rowcount
         if count:
             removed[table.name] = count
+    removed.update(_forget_named_case(session, case.number))
     previous = {"events": case.journal_seq, "head": case.journal_head}
     removed["journal_events"] = session.execute(
         delete(JournalEvent).where(JournalEvent.case_id == case_id)).rowcount
@@ -222,6 +228,68 @@ def delete_cases(unit_of_work: Callable[[], UnitOfWork], numbers: list[str], act
         yield dict(outcome, done=index, total=total, deleted_count=deleted, failed_count=failed)
 
 
+def _quoted(number: str) -> str:
+    # The number as a JSON string starts ("BYG-2026-000001" or an agenda item key "BYG-2026-000001/1").
+    # Numbers have a fixed width, so one case's number never starts another's.
+    return '"' + number
+
+
+def _messages_naming(number: str):
+    return or_(UndeliveredMessage.source == f"case:{number}", UndeliveredMessage.delivered_to == number,
+               UndeliveredMessage.correlation_key.contains(number, autoescape=True),
+               cast(UndeliveredMessage.correlations, Text).contains(_quoted(number), autoescape=True))
+
+
+def _deliveries_naming(number: str):
+    return cast(WebhookDelivery.payload, Text).contains(_quoted(number) + '"', autoescape=True)
+
+
+def _publications_naming(session: Session, number: str) -> list[MeetingPublication]:
+    candidates = session.scalars(select(MeetingPublication).where(
+        cast(MeetingPublication.content, Text).contains(_quoted(number) + '"', autoescape=True)))
+    return [row for row in candidates
+            if any(point.get("case_number") == number for point in row.content.get("bullet_points", []))]
+
+
+def _blank_items(content: dict, number: str) -> dict:
+    """The publication with the case's items reduced to their place and outcome."""
+    points = []
+    for point in content.get("bullet_points", []):
+        if point.get("case_number") == number:
+            point = {"id": point.get("id"), "number": point.get("number"), "title": "Punktet er slettet",
+                     "access": False, "case_number": None, "attachments": [], "enclosures": [],
+                     **({"decision": {k: v for k, v in point["decision"].items() if k != "text"}}
+                        if point.get("decision") else {})}
+        points.append(point)
+    return dict(content, bullet_points=points)
+
+
+def _forget_named_case(session: Session, number: str) -> dict:
+    """Delete or blank the rows that name the case in tables without a case_id column."""
+    removed = {}
+    count = session.execute(delete(UndeliveredMessage).where(_messages_naming(number))).rowcount
+    if count:
+        removed["undelivered_messages"] = count
+    count = session.execute(delete(WebhookDelivery).where(_deliveries_naming(number))).rowcount
+    if count:
+        removed["webhook_deliveries"] = count
+    publications = _publications_naming(session, number)
+    for row in publications:
+        row.content = _blank_items(row.content, number)  # a new object, so the JSON column is written
+    if publications:
+        removed["meeting_publications_blanked"] = len(publications)
+    return removed
+
+
+def _named_elsewhere(session: Session, number: str) -> dict:
+    counts = {
+        "undelivered_messages": session.scalar(select(func.count()).where(_messages_naming(number))),
+        "webhook_deliveries": session.scalar(select(func.count()).where(_deliveries_naming(number))),
+        "meeting_publications": len(_publications_naming(session, number)),
+    }
+    return {name: count for name, count in counts.items() if count}
+
+
 def remains_of_case(session: Session, case_id: int) -> dict:
     """What is left of a deleted case: rows per table (0 everywhere), the case row, the journal.
 
@@ -230,6 +298,7 @@ def remains_of_case(session: Session, case_id: int) -> dict:
     counts = {table.name: session.scalar(select(func.count()).select_from(table).where(table.c.case_id == case_id))
               for table in case_tables()}
     case = session.get(Case, case_id)
+    counts.update(_named_elsewhere(session, case.number))
     events = session.execute(select(JournalEvent.kind).where(JournalEvent.case_id == case_id)
                              .order_by(JournalEvent.seq)).scalars().all()
     return {"rows": {name: count for name, count in counts.items() if count},
