@@ -17,11 +17,12 @@ from flask_smorest import Api
 
 from ..extensions import csrf
 from ..security import public
-from . import auth, case_types, cases, search, tasks, tokens, webhooks
+from . import auth, case_types, cases, committees, documents, search, tasks, tokens, webhooks
 from .problems import PROBLEM_JSON, ProblemSchema, register_validation_problems
 
 STATIC = Path(__file__).resolve().parent / "static"
-API_BLUEPRINTS = (case_types.bp, cases.bp, tasks.bp, search.bp, tokens.bp, webhooks.bp)
+API_BLUEPRINTS = (case_types.bp, cases.bp, documents.bp, tasks.bp, committees.bp, search.bp, tokens.bp,
+                  webhooks.bp)
 
 
 class SagsgangApi(Api):

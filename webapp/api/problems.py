@@ -18,6 +18,7 @@ class ProblemSchema(ma.Schema):
 
     class Meta:
         name = "Problem"
+        unknown = ma.INCLUDE  # RFC 9457 extension members: a problem may say more (reason, allowed, ...)
 
     type = ma.fields.String(required=True, metadata={"description": "A URI naming the kind of problem"})
     title = ma.fields.String(required=True)

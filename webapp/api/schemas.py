@@ -3,8 +3,10 @@ document is made from them). Schemas live only here; the engine takes and return
 from __future__ import annotations
 
 import marshmallow as ma
+from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
+from engine.models.agenda import OUTCOMES
 from engine.models.search import SEARCH_KINDS
 from engine.services.webhooks import EVENT_NAMES
 
@@ -369,3 +371,209 @@ class Delivery(ma.Schema):
     last_error = fields.String(required=True)
     next_attempt_at = timestamp(required=True)
     delivered_at = timestamp(allow_none=True, required=True)
+
+
+# --- documents ----------------------------------------------------------------------------------------
+
+class Document(ma.Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    version = fields.Integer(required=True, metadata={"description": "The current (newest) version"})
+    content_type = fields.String(required=True, metadata={"description": "Sniffed from the file's bytes"})
+    size = fields.Integer(required=True, metadata={"description": "Bytes of the current version"})
+    created_at = timestamp(required=True)
+    updated_at = timestamp(required=True)
+    uploaded_by = fields.String(allow_none=True, required=True, metadata={"description": "Who added the version"})
+
+
+class DocumentVersion(ma.Schema):
+    version = fields.Integer(required=True)
+    filename = fields.String(required=True)
+    content_type = fields.String(required=True)
+    size = fields.Integer(required=True)
+    sha256 = fields.String(required=True)
+    created_at = timestamp(required=True)
+    uploaded_by = fields.String(allow_none=True, required=True)
+
+
+class DocumentHistory(ma.Schema):
+    document = fields.Nested(Document, required=True)
+    versions = fields.List(fields.Nested(DocumentVersion), required=True, metadata={"description": "Newest first"})
+
+
+class DeletedDocument(ma.Schema):
+    id = fields.Integer(required=True)
+    versions = fields.Integer(required=True, metadata={"description": "How many versions were removed"})
+
+
+class UploadArgs(Strict):
+    file = Upload(required=True, metadata={"description": "The file (multipart/form-data); its kind is read "
+                                                          "from its bytes, and its name must fit that kind"})
+
+
+class DownloadArgs(ViewArgs):
+    version = fields.Integer(validate=validate.Range(1, 1_000_000),
+                             metadata={"description": "Which version; default: the newest"})
+
+
+# --- committees, meetings and agenda items ---------------------------------------------------------------
+
+class CommitteeSummary(ma.Schema):
+    key = fields.String(required=True)
+    name = fields.String(required=True)
+    agenda_deadline_days = fields.Integer(required=True, metadata={"description": "Days before a meeting "
+                                                                                  "its agenda is due"})
+
+
+class Seat(ma.Schema):
+    username = fields.String(required=True)
+    name = fields.String(required=True)
+    role = fields.String(required=True, metadata={"description": "member, chair or secretary"})
+
+
+class MeetingSummary(ma.Schema):
+    id = fields.Integer(required=True)
+    committee = fields.String(required=True)
+    committee_name = fields.String(required=True)
+    starts_at = timestamp(required=True)
+    local_start = fields.String(required=True, metadata={"description": "Danish local time, YYYY-MM-DD HH:MM"})
+    ends_at = timestamp(allow_none=True, required=True)
+    place = fields.String(required=True)
+    status = fields.String(required=True, metadata={
+        "description": "planned, agenda_published, held or minutes_published"})
+    agenda_deadline = fields.String(required=True, metadata={"format": "date"})
+    deadline_passed = fields.Boolean(required=True)
+    entries = fields.Integer(required=True, metadata={"description": "Items on the agenda"})
+    row_version = fields.Integer(required=True, metadata={"description": "Also the meeting's ETag"})
+
+
+class PublicMeeting(MeetingSummary):
+    agenda_published = fields.Boolean(required=True)
+    minutes_published = fields.Boolean(required=True)
+
+
+class CommitteeDetail(CommitteeSummary):
+    description = fields.String(required=True)
+    seats = fields.List(fields.Nested(Seat), required=True)
+    meetings = fields.List(fields.Nested(PublicMeeting), required=True, metadata={"description": "Newest first"})
+
+
+class AgendaSection(ma.Schema):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    title = fields.String(required=True)
+    closed = fields.Boolean(required=True)
+    hidden = fields.Boolean(required=True, metadata={"description": "Closed, and you are not on its committees"})
+    body = fields.String(allow_none=True, required=True, metadata={"description": "null when hidden"})
+
+
+class AgendaAttachment(ma.Schema):
+    id = fields.Integer(required=True)
+    number = fields.String(required=True, metadata={"description": "As printed on the agenda, e.g. 3.2"})
+    closed = fields.Boolean(required=True)
+    hidden = fields.Boolean(required=True)
+    title = fields.String(allow_none=True, required=True)
+    reference = fields.String(allow_none=True)
+
+
+class Decision(ma.Schema):
+    entry_id = fields.Integer(required=True)
+    meeting_id = fields.Integer(required=True)
+    committee = fields.String(required=True)
+    committee_name = fields.String(required=True)
+    meeting_date = fields.String(required=True, metadata={"format": "date"})
+    outcome = fields.String(allow_none=True, required=True)
+    outcome_title = fields.String(required=True)
+    decision_text = fields.String(allow_none=True, required=True, metadata={"description": "null when hidden"})
+    decided_at = timestamp(allow_none=True, required=True)
+    decided_by = fields.String(allow_none=True, required=True)
+    delivery = fields.String(allow_none=True, metadata={"description": "delivered or undelivered to the case"})
+
+
+class AgendaItemView(ma.Schema):
+    class Meta:
+        name = "AgendaItem"
+
+    id = fields.Integer(required=True)
+    key = fields.String(required=True)
+    number = fields.Integer(allow_none=True, required=True, metadata={"description": "Its number on the agenda"})
+    title = fields.String(required=True)
+    closed = fields.Boolean(required=True, metadata={"description": "A closed item (lukket punkt)"})
+    hidden = fields.Boolean(required=True, metadata={"description": "Closed, and you are not on its committees: "
+                                                                    "only the title is shown"})
+    status = fields.String(required=True, metadata={"description": "draft, ready (queued), scheduled or decided"})
+    case = fields.String(required=True, metadata={"description": "Case number"})
+    route = fields.List(fields.String(), required=True, metadata={"description": "Committee keys, in order"})
+    route_position = fields.Integer(required=True)
+    committee = fields.String(allow_none=True, required=True, metadata={"description": "Where the item is now"})
+    queued_at = timestamp(allow_none=True, required=True)
+    sections = fields.List(fields.Nested(AgendaSection), required=True)
+    attachments = fields.List(fields.Nested(AgendaAttachment), required=True)
+    history = fields.List(fields.Nested(Decision), required=True, metadata={"description": "Decisions so far"})
+    entry = fields.Nested(Decision, metadata={"description": "This meeting's decision, on a meeting's agenda"})
+
+
+class MeetingDetail(MeetingSummary):
+    manages = fields.Boolean(required=True, metadata={"description": "You may assemble this agenda"})
+    items = fields.List(fields.Nested(AgendaItemView), required=True, metadata={"description": "In agenda order"})
+    queue = fields.List(fields.Nested(AgendaItemView), required=True,
+                        metadata={"description": "The committee's queue (for its secretaries)"})
+
+
+class AddToAgendaArgs(Strict):
+    item_id = fields.Integer(required=True, strict=True, metadata={"description": "An item in the committee's queue"})
+
+
+class ReorderArgs(Strict):
+    item_ids = fields.List(fields.Integer(strict=True), required=True,
+                           metadata={"description": "Every item on the agenda, in the new order"})
+
+
+class ClosedArgs(Strict):
+    closed = fields.Boolean(required=True, metadata={"description": "true: closed (lukket), false: open"})
+
+
+class PublishArgs(Strict):
+    redact_cpr = fields.Boolean(load_default=False, metadata={"description": "Replace CPR numbers in open text "
+                                                                            "instead of refusing"})
+
+
+class DecisionArgs(Strict):
+    item_id = fields.Integer(required=True, strict=True)
+    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+    decision_text = fields.String(load_default="", validate=validate.Length(max=20_000))
+    next_committee = fields.String(allow_none=True, load_default=None, metadata={
+        "description": "sent_on: the committee to send the item to (default: the next on its route)"})
+
+
+class AgendaChange(ma.Schema):
+    meeting_id = fields.Integer(required=True)
+    item_id = fields.Integer()
+    number = fields.Integer(metadata={"description": "The item's number on the agenda"})
+    order = fields.List(fields.Integer())
+    row_version = fields.Integer(required=True, metadata={"description": "The meeting's new row_version"})
+
+
+class ClosedState(ma.Schema):
+    kind = fields.String(required=True)
+    id = fields.Integer(required=True)
+    closed = fields.Boolean(required=True)
+
+
+class Publication(ma.Schema):
+    meeting_id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    number = fields.Integer(required=True, metadata={"description": "1 the first time, then 2, ..."})
+    redacted = fields.Integer(required=True, metadata={"description": "CPR numbers replaced"})
+    published_at = timestamp(required=True)
+
+
+class RecordedDecision(ma.Schema):
+    meeting_id = fields.Integer(required=True)
+    item_id = fields.Integer(required=True)
+    outcome = fields.String(required=True)
+    case = fields.String(required=True)
+    delivered = fields.Boolean(required=True, metadata={"description": "false: the case was not waiting; the "
+                                                                       "secretaries see an undelivered message"})
+    next_committee = fields.String(allow_none=True, required=True)
+    undelivered_message_id = fields.Integer(allow_none=True, required=True)
