@@ -15,6 +15,7 @@ from .i18n import configure_i18n
 from .markdown import render_markdown
 from .security import configure_security
 from .ui import agenda, agenda_public, auth, cases, documents, health, home, modeler, records, tasks
+from .ui import incidents, notifications
 
 
 def create_app(settings: Settings | None = None, engine_context: EngineContext | None = None) -> Flask:
@@ -73,6 +74,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(agenda_public.bp)
     app.register_blueprint(records.bp)
     app.register_blueprint(modeler.bp)
+    app.register_blueprint(notifications.bp)
+    app.register_blueprint(incidents.bp)
 
 
 def engine_context(app: Flask) -> EngineContext:

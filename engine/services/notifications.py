@@ -61,9 +61,9 @@ def _insert(session: Session, rows: list[dict]) -> int:
 # --- what the bell shows -------------------------------------------------------------------------
 
 def unread_count(session: Session, username: str) -> int:
-    user = get_user(session, username)
-    return session.scalar(select(func.count(Notification.id)).where(Notification.user_id == user.id,
-                                                                   Notification.read_at.is_(None)))
+    """The bell's number: one indexed count on every page, so no user lookup before it."""
+    return session.scalar(select(func.count(Notification.id)).join(User, User.id == Notification.user_id)
+                          .where(User.username == username, Notification.read_at.is_(None)))
 
 
 def list_notifications(session: Session, username: str, unread_only: bool = False, limit: int = 50) -> list[dict]:

@@ -80,7 +80,7 @@ def deadline_bpmn() -> bytes:
 class Deployment:
     """A production-mode installation on a fresh PostgreSQL schema, with workers started on demand."""
 
-    def __init__(self, tmp_path: Path):
+    def __init__(self, tmp_path: Path, **extra_env: str):
         self.schema = PostgresSchema()
         self.queue = f"sagsgang-test-{uuid.uuid4().hex[:8]}"
         self.tmp_path = tmp_path
@@ -97,6 +97,7 @@ class Deployment:
             "SAGSGANG_INSTANCE_PATH": str(tmp_path / "instance"),
             "SAGSGANG_SCRIPT_TIME_LIMIT": "60",
             "PYTHONPATH": str(PROJECT_ROOT),
+            **extra_env,
         }
         self.settings = Settings.from_env(self.env)
         self.ctx = EngineContext(self.settings, self.schema.database())
@@ -117,6 +118,20 @@ class Deployment:
         self.workers.append(process)
         wait_for(lambda: "ready." in process.log_path.read_text() or process.poll() is not None, 60,
                  f"worker {name} to start")
+        assert process.poll() is None, process.log_path.read_text()
+        return process
+
+    def start_beat(self) -> subprocess.Popen:
+        """`celery beat` as deployed: it sends the sweeps of workflows.celery_app.beat_schedule."""
+        log = open(self.tmp_path / "beat.log", "w")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "workflows", "beat", "-l", "info",
+             "-s", str(self.tmp_path / "beat-schedule"), "--pidfile", str(self.tmp_path / "beat.pid")],
+            cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process.log_path = self.tmp_path / "beat.log"
+        self.workers.append(process)
+        wait_for(lambda: "beat: Starting..." in process.log_path.read_text() or process.poll() is not None, 60,
+                 "beat to start")
         assert process.poll() is None, process.log_path.read_text()
         return process
 
@@ -158,8 +173,8 @@ def wait_for(condition, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-@pytest.fixture
-def deployment(tmp_path, postgres_problem):
+def require_servers(postgres_problem: str | None) -> None:
+    """Skip (fail in CI) unless the local PostgreSQL and Redis servers answer."""
     if postgres_problem:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is required in CI: {postgres_problem}")
@@ -170,6 +185,11 @@ def deployment(tmp_path, postgres_problem):
         if os.environ.get("CI"):
             pytest.fail(f"Redis is required in CI: {err}")
         pytest.skip(f"Redis not reachable at {REDIS_URL}: {err}")
+
+
+@pytest.fixture
+def deployment(tmp_path, postgres_problem):
+    require_servers(postgres_problem)
     deployment = Deployment(tmp_path)
     yield deployment
     deployment.close()
