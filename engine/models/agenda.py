@@ -133,7 +133,11 @@ class AgendaSection(Base):
 
 
 class AgendaAttachment(Base):
-    """A document attached to an item (bilag): a reference into the case's documents."""
+    """A document attached to an item (bilag): one of the case's documents, or a plain reference.
+
+    A case document is pinned at the version it had when attached, so a published agenda keeps
+    pointing at what the committee was given even after the caseworker uploads a new version.
+    """
 
     __tablename__ = "agenda_attachments"
 
@@ -143,6 +147,10 @@ class AgendaAttachment(Base):
     reference: Mapped[str] = mapped_column(String(500), default="")
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # The case document (its file is downloaded through the agenda, access-logged); None for a
+    # plain reference. A document deleted from the case leaves the attachment without a file.
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"), index=True)
+    document_version: Mapped[int | None] = mapped_column(Integer)
 
     item: Mapped[AgendaItem] = relationship(back_populates="attachments")
 

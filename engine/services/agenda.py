@@ -18,6 +18,7 @@ from ..errors import Conflict, InvalidInput, NotAllowed, NotFound
 from ..localtime import TIMEZONE, local_today
 from ..models import (AgendaAttachment, AgendaEntry, AgendaItem, AgendaSection, Committee, Meeting,
                       MeetingPublication, User)
+from ..models.documents import DocumentCprReference, DocumentVersion
 from ..models.agenda import OUTCOMES, SECTION_KINDS
 from . import agenda_intake, cases, messages
 from .committees import seated_committee_ids, served_committee_ids
@@ -107,7 +108,9 @@ def _section_view(section: AgendaSection, visible: bool) -> dict:
 def _attachment_view(attachment: AgendaAttachment, number: str, visible: bool) -> dict:
     shown = visible or not attachment.closed
     return {"id": attachment.id, "number": number, "closed": attachment.closed, "hidden": not shown,
-            "title": attachment.title if shown else None, "reference": attachment.reference if shown else None}
+            "title": attachment.title if shown else None, "reference": attachment.reference if shown else None,
+            "has_file": shown and attachment.document_id is not None,
+            "version": attachment.document_version if shown else None}
 
 
 def item_view(session: Session, user: User, item: AgendaItem, number: int | None = None,
@@ -182,7 +185,8 @@ def overview(session: Session, actor: str, today: date | None = None) -> dict:
         if first in by_key:
             by_key[first]["drafts"] += 1
     return {"committees": committees, "today": today.isoformat(),
-            "undelivered": messages.count_undelivered(session, actor) if committees else 0}
+            "undelivered": messages.count_undelivered(session, actor) if committees else 0,
+            "administers": bool(permissions.may_administer_committees(session, user.id))}
 
 
 def meeting_view(session: Session, actor: str, meeting_id: int, today: date | None = None) -> dict:
@@ -398,6 +402,9 @@ def _document(session: Session, meeting: Meeting, kind: str, redact: bool, numbe
                                                       found, redact)
                     enclosure["uri"] = _public_text(attachment.reference, f"{where} attachment {position}.{index}",
                                                     found, redact)
+                    if attachment.document_id is not None:
+                        # A case document: downloadable through the agenda (the web layer makes the link).
+                        enclosure["attachment_id"] = attachment.id
                 point["enclosures"].append(enclosure)
         if kind == "minutes" and entry.outcome:
             point["decision"] = {"outcome": entry.outcome, "title": OUTCOME_TITLES[entry.outcome]}
@@ -426,8 +433,32 @@ def _document(session: Session, meeting: Meeting, kind: str, redact: bool, numbe
     return document, found
 
 
+def _attachments_with_cpr(session: Session, meeting: Meeting) -> list[str]:
+    """Open attachments whose attached document version holds CPR numbers: a file cannot be
+    redacted on publishing, so these must be closed (or another version attached) first."""
+    open_files = {}
+    for position, entry in enumerate(meeting.entries, start=1):
+        if entry.item.closed:
+            continue
+        for index, attachment in enumerate(entry.item.attachments, start=1):
+            if not attachment.closed and attachment.document_id is not None:
+                open_files[(attachment.document_id, attachment.document_version)] = f"{position}.{index}"
+    if not open_files:
+        return []
+    rows = session.execute(
+        select(DocumentVersion.document_id, DocumentVersion.version).distinct()
+        .join(DocumentCprReference, DocumentCprReference.version_id == DocumentVersion.id)
+        .where(DocumentVersion.document_id.in_({d for d, _ in open_files}))).all()
+    return sorted(open_files[key] for key in map(tuple, rows) if key in open_files)
+
+
 def _publish(uow: UnitOfWork, user: User, meeting: Meeting, kind: str, redact_cpr: bool) -> dict:
     session = uow.session
+    with_cpr = _attachments_with_cpr(session, meeting)
+    if with_cpr:
+        raise InvalidInput("the documents of open attachment " + ", ".join(with_cpr) + " contain CPR numbers; "
+                           "close the attachment or attach a version without them", field="attachments",
+                           places=with_cpr)
     previous = _latest_publication(session, meeting.id, kind)
     number = (previous.number + 1) if previous else 1
     document, found = _document(session, meeting, kind, bool(redact_cpr), number)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ..db import utcnow
 from ..errors import Conflict, InvalidInput
 from ..models import AgendaAttachment, AgendaItem, AgendaSection, Committee
+from ..models.documents import Document
 from ..models.agenda import SECTION_KINDS
 
 DRAFTED = "agenda_item_drafted"
@@ -25,6 +26,7 @@ DECISION = "committee_decision"
 CORRELATION_KEY = "agenda_item"  # the BPMN correlationKey name; its one property is item_key
 MESSAGES = (DRAFTED, SUBMITTED)
 MAX_ATTACHMENTS = 50
+DOCUMENT_PREFIX = "document:"  # engine.services.documents.document_reference
 
 
 def receives(message_name: str) -> bool:
@@ -104,6 +106,7 @@ def receive(session: Session, case_id: int, number: str, message_name: str, payl
         raise Conflict(f"agenda item {data['key']} is already with the committees ({item.status})")
     item.title, item.closed, item.route, item.route_position = data["title"], data["closed"], data["route"], 0
     item.submitted_by, item.updated_at = actor, now
+    _resolve_documents(session, case_id, number, data["attachments"])
     _replace_content(session, item, data)
     if message_name == SUBMITTED:
         first = session.scalar(select(Committee).where(Committee.key == data["route"][0]))
@@ -114,15 +117,44 @@ def receive(session: Session, case_id: int, number: str, message_name: str, payl
     return item.id
 
 
+def _resolve_documents(session: Session, case_id: int, number: str, attachments: list[dict]) -> None:
+    """A reference `document:<id>` (the form's document fields hold these) names a document of
+    this case: it becomes a file attachment, pinned at the document's current version."""
+    for index, attachment in enumerate(attachments):
+        reference = attachment["reference"]
+        attachment["document_id"] = attachment["document_version"] = None
+        if not reference.startswith(DOCUMENT_PREFIX):
+            continue
+        raw = reference[len(DOCUMENT_PREFIX):]
+        document = session.scalar(select(Document).where(Document.id == int(raw), Document.case_id == case_id)) \
+            if raw.isdigit() else None
+        if document is None:
+            raise InvalidInput(f"case {number} has no document {raw!r}", field=f"agenda_attachments[{index}].reference")
+        attachment["document_id"], attachment["document_version"] = document.id, document.current_version
+
+
 def _replace_content(session: Session, item: AgendaItem, data: dict) -> None:
-    """Sections and attachments as drafted; an item closed as a whole starts with all of it closed."""
+    """Sections and attachments as drafted; an item closed as a whole starts with all of it closed.
+
+    Case documents attached on the item's page (engine.services.agenda_attachments) stay: the
+    draft's own list replaces only what the draft itself brings.
+    """
+    from_draft = {a["document_id"] for a in data["attachments"] if a["document_id"] is not None}
+    picked = [a for a in item.attachments if a.document_id is not None and a.document_id not in from_draft]
     item.sections.clear()
-    item.attachments.clear()
+    for attachment in list(item.attachments):
+        if attachment not in picked:
+            item.attachments.remove(attachment)
     session.flush()
     for position, kind in enumerate(SECTION_KINDS):
         body = data["sections"][kind]
         if body:
             item.sections.append(AgendaSection(kind=kind, body=body, closed=data["closed"], position=position))
-    for position, attachment in enumerate(data["attachments"]):
+    for attachment in data["attachments"]:
         item.attachments.append(AgendaAttachment(title=attachment["title"], reference=attachment["reference"],
-                                                 closed=data["closed"] or attachment["closed"], position=position))
+                                                 closed=data["closed"] or attachment["closed"],
+                                                 document_id=attachment["document_id"],
+                                                 document_version=attachment["document_version"]))
+    for position, attachment in enumerate(item.attachments):
+        attachment.position = position
+        attachment.closed = attachment.closed or data["closed"]

@@ -31,13 +31,14 @@ def agenda_deadline(starts_at: datetime, days: int) -> date:
 
 
 def _check_committee_fields(key, name, deadline_days) -> None:
-    if not isinstance(key, str) or not key or not set(key) <= KEY_CHARS or not key[0].isalpha():
-        raise InvalidInput("a committee key is lower-case letters, digits, '-' or '_'", field="key")
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidInput("a committee needs a name", field="name")
+    if not isinstance(key, str) or not key or len(key) > 80 or not set(key) <= KEY_CHARS or not key[0].isalpha():
+        raise InvalidInput("a committee key is lower-case letters, digits, '-' or '_', starting with a letter",
+                           field="key", reason="format")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise InvalidInput("a committee needs a name of at most 200 characters", field="name", reason="required")
     if not isinstance(deadline_days, int) or isinstance(deadline_days, bool) or not 0 <= deadline_days <= MAX_DEADLINE_DAYS:
         raise InvalidInput(f"the agenda deadline is 0 to {MAX_DEADLINE_DAYS} days before the meeting",
-                           field="agenda_deadline_days")
+                           field="agenda_deadline_days", reason="range")
 
 
 def load_committees(uow: UnitOfWork, organisation: dict, today: date | None = None) -> dict:
@@ -192,3 +193,103 @@ def seated_committee_ids(session: Session, user_id: int) -> set[int]:
 def list_committees(session: Session) -> list[dict]:
     rows = session.scalars(select(Committee).where(Committee.active.is_(True)).order_by(Committee.name))
     return [{"key": c.key, "name": c.name, "agenda_deadline_days": c.agenda_deadline_days} for c in rows]
+
+
+# --- administration: committees and their seats --------------------------------------------------
+
+def _administrator(session: Session, actor: str) -> User:
+    admin = get_user(session, actor)
+    permissions.require(admin.is_active and permissions.may_administer_committees(session, admin.id),
+                        f"{actor} may not administer committees")
+    return admin
+
+
+def _description(description) -> str:
+    if description is None:
+        return ""
+    if not isinstance(description, str) or len(description) > 2000:
+        raise InvalidInput("the description is text of at most 2,000 characters", field="description",
+                           reason="too_long")
+    return description.strip()
+
+
+def administered_committees(session: Session, actor: str) -> list[dict]:
+    """Every committee, active or not, with its seats: the administrator's list."""
+    _administrator(session, actor)
+    return [committee_detail(session, actor, c.key)
+            for c in session.scalars(select(Committee).order_by(Committee.active.desc(), Committee.name))]
+
+
+def committee_detail(session: Session, actor: str, key: str, with_people: bool = False) -> dict:
+    """A committee with its chair, members and secretaries, for the administrator (and, with
+    `with_people`, the active users who could be seated)."""
+    _administrator(session, actor)
+    committee = get_committee(session, key)
+    seats = session.execute(select(CommitteeMember.role, User.username, User.name).join(User)
+                            .where(CommitteeMember.committee_id == committee.id)
+                            .order_by(CommitteeMember.role, User.username)).all()
+    by_role = {role: [{"username": u, "name": n} for r, u, n in seats if r == role] for role in COMMITTEE_ROLES}
+    return {"key": committee.key, "name": committee.name, "description": committee.description or "",
+            "agenda_deadline_days": committee.agenda_deadline_days, "active": committee.active,
+            "chair": by_role["chair"][0]["username"] if by_role["chair"] else None,
+            "members": by_role["member"], "secretaries": by_role["secretary"],
+            "people": [{"username": u, "name": n} for u, n in session.execute(
+                select(User.username, User.name).where(User.is_active.is_(True)).order_by(User.name))]
+            if with_people else []}
+
+
+def create_committee(uow: UnitOfWork, actor: str, key, name, agenda_deadline_days=7, description="") -> dict:
+    """A new committee (administrators); the key is how case types' routes name it, and stays."""
+    session = uow.session
+    _administrator(session, actor)
+    _check_committee_fields(key, name, agenda_deadline_days)
+    description = _description(description)
+    if session.scalar(select(Committee.id).where(Committee.key == key)) is not None:
+        raise InvalidInput(f"a committee with the key '{key}' exists already", field="key", reason="taken")
+    committee = Committee(key=key, name=name.strip(), description=description,
+                          agenda_deadline_days=agenda_deadline_days, active=True)
+    session.add(committee)
+    session.flush()
+    uow.commit()
+    return {"key": key, "name": committee.name}
+
+
+def update_committee(uow: UnitOfWork, actor: str, key: str, name, agenda_deadline_days, description="",
+                     active: bool = True) -> dict:
+    """Rename, describe, change the deadline (the planned meetings' deadlines follow) or retire."""
+    session = uow.session
+    _administrator(session, actor)
+    committee = get_committee(session, key)
+    _check_committee_fields(key, name, agenda_deadline_days)
+    committee.description = _description(description)
+    committee.name, committee.active = name.strip(), bool(active)
+    if committee.agenda_deadline_days != agenda_deadline_days:
+        committee.agenda_deadline_days = agenda_deadline_days
+        for meeting in session.scalars(select(Meeting).where(Meeting.committee_id == committee.id,
+                                                             Meeting.status == "planned")):
+            meeting.agenda_deadline = agenda_deadline(meeting.starts_at, agenda_deadline_days)
+    uow.commit()
+    return {"key": key, "name": committee.name, "active": committee.active}
+
+
+def set_chair(uow: UnitOfWork, actor: str, key: str, username: str | None) -> dict:
+    """Make `username` the committee's one chair (a member too), or leave it without one."""
+    session = uow.session
+    _administrator(session, actor)
+    committee = get_committee(session, key)
+    chair = None
+    if username:
+        chair = session.scalar(select(User).where(User.username == username))
+        if chair is None or not chair.is_active:
+            raise InvalidInput(f"unknown user '{username}'", field="chair", reason="unknown_user")
+    for row in session.scalars(select(CommitteeMember).where(CommitteeMember.committee_id == committee.id,
+                                                             CommitteeMember.role == "chair")):
+        session.delete(row)
+    if chair is not None:
+        session.add(CommitteeMember(committee_id=committee.id, user_id=chair.id, role="chair"))
+        if session.scalar(select(CommitteeMember.id).where(
+                CommitteeMember.committee_id == committee.id, CommitteeMember.user_id == chair.id,
+                CommitteeMember.role == "member")) is None:
+            session.add(CommitteeMember(committee_id=committee.id, user_id=chair.id, role="member"))
+    uow.commit()
+    return {"committee": key, "chair": username or None}

@@ -51,8 +51,15 @@ def pdf(meeting_id: int, kind: str):
 @bp.get("/<int:meeting_id>/<any(agenda, minutes):kind>.json")
 @public
 def export(meeting_id: int, kind: str):
-    """The publication in the OS2web Meetings canonical shape (docs/agenda.md)."""
-    return _publication(meeting_id, kind)
+    """The publication in the OS2web Meetings canonical shape (docs/agenda.md); an attachment that
+    is a case document gets its download address as `uri` (downloads need a signed-in user)."""
+    document = _publication(meeting_id, kind)
+    for point in document["bullet_points"]:
+        for enclosure in point["enclosures"]:
+            if enclosure.get("access") and enclosure.get("attachment_id"):
+                enclosure["uri"] = url_for("agenda.attachment", attachment_id=enclosure["attachment_id"],
+                                           _external=True)
+    return document
 
 
 @bp.get("/calendar.ics")
