@@ -25,7 +25,7 @@ from werkzeug.serving import make_server
 
 from tests.background_models import service_bpmn
 from tests.integration.test_background import SmtpSink
-from tests.integration.test_workers import Deployment, require_servers, wait_for
+from tests.integration.test_workers import Deployment, require_servers
 from tests.models import GDPR_CALL, definitions, flow, install, user_task
 from webapp import create_app
 
@@ -83,8 +83,12 @@ def viewport() -> str:
 
 
 @pytest.fixture
-def site(tmp_path, postgres_problem):
-    """Web app, worker and beat on one PostgreSQL schema and one Redis queue, mailing to the sink."""
+def site(request, tmp_path, postgres_problem):
+    """Web app, worker and beat on one PostgreSQL schema and one Redis queue, mailing to the sink.
+
+    The deadline of the "frist" case type is PT5S unless a test asks for another (indirect param).
+    """
+    deadline = getattr(request, "param", "PT5S")
     require_servers(postgres_problem)
     sink = RefusingSink()
     smtp = Controller(sink, hostname="127.0.0.1", port=sink.port)
@@ -94,7 +98,7 @@ def site(tmp_path, postgres_problem):
     server = None
     try:
         ctx = deployment.ctx
-        install(ctx, "frist", deadline_bpmn("PT5S"), "frist", "FRI", name="Frist for ansøgning")
+        install(ctx, "frist", deadline_bpmn(deadline), "frist", "FRI", name="Frist for ansøgning")
         install(ctx, "servicing", service_bpmn("send_mail", {"to": f"'{REPORT_TO}'", "subject": "'Indberetning'"}),
                 "servicing", "IND", name="Indberetning til tilsyn")
         deployment.start_worker("w1")
@@ -130,12 +134,15 @@ def open_tasks(page) -> list[str]:
     return [t.strip() for t in page.locator("#open-tasks .task-cards a").all_inner_texts()]
 
 
-def reload_until(page, condition, timeout: float, what: str) -> None:
-    """Reload the page, as a person would, until `condition(page)` holds."""
-    def check() -> bool:
+def reload_until(page, condition, timeout: float, what: str, every: float = 0.5) -> None:
+    """Reload the page every `every` seconds, as a person would, until `condition(page)` holds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         page.reload()
-        return condition(page)
-    wait_for(check, timeout, what)
+        if condition(page):
+            return
+        time.sleep(every)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_a_deadline_escalates_by_itself_with_a_reminder_mail_and_a_failed_step_is_retried(page, site):
@@ -190,3 +197,20 @@ def test_a_deadline_escalates_by_itself_with_a_reminder_mail_and_a_failed_step_i
     shots.shot("notifications-read")
     assert page.console_errors == []
     assert number != report
+
+
+@pytest.mark.parametrize("site", ["PT2M"], indirect=True)
+def test_a_two_minute_deadline_escalates_by_itself_in_the_browser(page, site):
+    """The done-when's own numbers: a two-minute deadline, nobody touching the case."""
+    base, sink = site.url, site.sink
+    log_in(page, base, "anna")
+    started = time.monotonic()
+    start_case(page, base, "frist", "Nyt tag på Havnegade 12")
+    assert open_tasks(page) == ["Behandl ansøgning"]
+    reload_until(page, lambda p: open_tasks(p) == ["Eskaleret: behandl straks"], 240,
+                 "the two-minute deadline to escalate the case", every=5)
+    assert time.monotonic() - started >= 120  # not before its deadline
+    assert "Frist nået" in page.locator(".journal").inner_text()
+    assert len(sink.received(REMINDER_TO)) == 1
+    page.screens.shot("two-minute-deadline-escalated")
+    assert page.console_errors == []

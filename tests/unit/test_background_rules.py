@@ -9,7 +9,7 @@ from engine.errors import ModelError
 from engine.runtime.service_handlers import BUILTIN_OPERATORS, HANDLERS, operator_names
 from engine.runtime.timers import TimerStart, first_run, next_run
 from engine.services import service_tasks
-from engine.settings import Settings, SettingsError
+from engine.settings import PROJECT_ROOT, Settings, SettingsError
 from workflows.celery_app import beat_schedule, celery_config
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
@@ -77,3 +77,9 @@ def test_every_operator_publishing_accepts_has_a_handler_a_worker_can_run():
     assert set(BUILTIN_OPERATORS) <= set(HANDLERS)
     assert operator_names() == sorted(HANDLERS)
     assert service_tasks.HANDLERS is HANDLERS  # one registry, whichever module a test patches
+
+
+def test_the_readme_lists_every_entry_of_the_beat_schedule():
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [e["task"] for e in beat_schedule(settings()).values() if f"| `{e['task']}` |" not in readme]
+    assert missing == []
