@@ -187,6 +187,13 @@ def retention_sweep() -> dict:
 @shared_task(name="sagsgang.sweep_orphan_documents", **RETRY)
 def sweep_orphan_documents() -> dict:
     """Hourly: remove stored document files that no document version names (their upload's
-    process died before the commit, or a removal after a deletion failed)."""
+    process died before the commit, or a removal after a deletion failed), and report document
+    versions whose file is gone, which only a restore can mend."""
     with engine_context().unit_of_work() as uow:
-        return documents.sweep_orphans(uow)
+        swept = documents.sweep_orphans(uow)
+    with engine_context().unit_of_work(read_only=True) as uow:
+        missing = documents.missing_files(uow)
+    for version in missing:
+        log.error("document file missing: case id %s, document %s, version %s (%s)", version["case_id"],
+                  version["document_id"], version["version"], version["key"])
+    return {**swept, "missing": len(missing)}

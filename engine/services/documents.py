@@ -425,6 +425,25 @@ def sweep_orphans(uow: UnitOfWork, now: datetime | None = None, grace: timedelta
     return {"checked": checked, "removed": removed}
 
 
+
+def missing_files(uow: UnitOfWork) -> list[dict]:
+    """Document versions whose stored file is gone (a backup restored without its files, an object
+    removed from the bucket by hand). Nothing here can bring a file back: the hourly sweep reports
+    them so that someone restores them, and their rows stay as they are.
+    """
+    session = uow.session
+    # Rows first, then the files: an upload writes its file before it commits its row.
+    rows = session.execute(select(DocumentVersion.storage_key, DocumentVersion.case_id,
+                                  DocumentVersion.document_id, DocumentVersion.version)).all()
+    present = {item.key for item in _store(uow).list()}
+    gone = [row for row in rows if row.storage_key not in present]
+    if gone:  # a deletion removes the row, then the file: it may have done both meanwhile
+        still = set(session.scalars(select(DocumentVersion.storage_key)
+                                    .where(DocumentVersion.storage_key.in_([r.storage_key for r in gone]))))
+        gone = [row for row in gone if row.storage_key in still]
+    return [{"case_id": r.case_id, "document_id": r.document_id, "version": r.version, "key": r.storage_key}
+            for r in gone]
+
 def documents_naming(session: Session, lookup_hash: str) -> list[tuple[int, dict]]:
     """(case id, document) for every document version that names the CPR number with this lookup hash.
 

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from engine.errors import ModelError
 from engine.models import CaseType, CaseTypeVersion
+from engine.models.documents import DocumentVersion
 from engine.services import case_types, documents
 from engine.storage import store_for
 from tests.background_models import service_bpmn
@@ -89,9 +90,36 @@ def test_the_sweep_task_removes_old_files_without_a_row_and_keeps_documents_and_
 
     result = celery.tasks["sagsgang.sweep_orphan_documents"].apply_async().get()
 
-    assert result == {"checked": 3, "removed": 1}
+    assert result == {"checked": 3, "removed": 1, "missing": 0}
     assert sorted(item.key for item in store.list()) == sorted([kept_key, "cases/999/2/1"])
     with ctx.unit_of_work(read_only=True) as uow:
         _meta, content = documents.download_document(uow, number, kept["id"], "anna")
     assert content.startswith(b"%PDF")
-    assert celery.tasks["sagsgang.sweep_orphan_documents"].apply_async().get() == {"checked": 2, "removed": 0}
+    assert celery.tasks["sagsgang.sweep_orphan_documents"].apply_async().get() == {
+        "checked": 2, "removed": 0, "missing": 0}
+
+
+def test_the_sweep_reports_a_document_whose_file_is_gone_and_keeps_its_row(ctx, caplog):
+    app = Flask("sagsgang-test")
+    app.extensions["sagsgang"] = ctx
+    celery = celery_init_app(app, ctx)
+    install_rework(ctx)
+    number = open_rework(ctx, title="Tilbygning")
+    with ctx.unit_of_work() as uow:
+        lost = documents.upload_document(uow, number, "anna", "Tegning.pdf", make_pdf("tegning"))
+    with ctx.unit_of_work() as uow:
+        documents.upload_document(uow, number, "anna", "Brev.pdf", make_pdf("brev"))
+    with ctx.unit_of_work(read_only=True) as uow:
+        key = uow.session.scalar(select(DocumentVersion.storage_key)
+                                 .where(DocumentVersion.document_id == lost["id"]))
+        rows_before = uow.session.execute(select(DocumentVersion.id, DocumentVersion.storage_key)).all()
+    store_for(ctx.settings).delete(key)  # removed behind Sagsgang's back
+
+    assert celery.tasks["sagsgang.sweep_orphan_documents"].apply_async().get() == {
+        "checked": 1, "removed": 0, "missing": 1}
+    assert f"document {lost['id']}, version 1 ({key})" in caplog.text
+    with ctx.unit_of_work(read_only=True) as uow:
+        assert uow.session.execute(select(DocumentVersion.id, DocumentVersion.storage_key)).all() == rows_before
+        assert documents.missing_files(uow) == [{"case_id": uow.session.scalar(
+            select(DocumentVersion.case_id).where(DocumentVersion.storage_key == key)),
+            "document_id": lost["id"], "version": 1, "key": key}]
