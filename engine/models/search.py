@@ -11,6 +11,11 @@ each dialect keeps its own full-text index of it, made by DDL below and by the m
 
 Neither object is in the model: Alembic's comparisons skip them by name (`FULL_TEXT_NAMES`).
 Deleting a row (or its case) takes its text out of both indexes: personal data does not linger.
+
+Who may see a row is on the row too (`visibility`, tokens such as "t3 u17 a17 g5"), and in the
+full-text index beside the words, so that a search filters by permission inside the index scan
+instead of joining every match with its case and tasks (engine/search/service.py). Triggers on
+`tasks` and `cases` keep the tokens of a case's rows in step with whoever writes those tables.
 """
 from __future__ import annotations
 
@@ -40,24 +45,61 @@ class SearchDocument(Base):
     # A case's form fields as last submitted (field path -> text); `body` is made from them, so a
     # field corrected in a later task is found by its new value only.
     fields: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Who may find the row, as space-separated tokens (" t3 u17 a17 g5 "; engine/search/index.py):
+    # for a case and its documents set from `cases` and `tasks` (CASE_VISIBILITY, by triggers),
+    # for an agenda item from `committee`.
+    visibility: Mapped[str] = mapped_column(Text, default="", server_default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+def case_visibility_sql(dialect: str, case_id: str) -> str:
+    """SQL for the visibility tokens of case `case_id` (an SQL expression), as can_see_case reads them.
+
+    t<case type> (its owner group sees it), u<user> (caseworker, completer or delegating owner of a
+    task: that user only), a<user> (assignee of a task: that user and their substitutes), g<group>
+    (candidate group of a task). Sorted, space-separated, with a space at each end.
+    """
+    joined = "group_concat(tok, ' ')" if dialect == "sqlite" else "string_agg(tok, ' ' ORDER BY tok)"
+    parts = [f"SELECT 't' || CAST(case_type_id AS TEXT) AS tok FROM cases WHERE id = {case_id}",
+             f"SELECT 'u' || CAST(caseworker_id AS TEXT) FROM cases WHERE id = {case_id} AND caseworker_id IS NOT NULL"]
+    parts += [f"SELECT '{prefix}' || CAST({column} AS TEXT) FROM tasks WHERE case_id = {case_id} AND {column} IS NOT NULL"
+              for prefix, column in (("a", "assignee_id"), ("u", "completed_by_id"), ("u", "owner_id"),
+                                     ("g", "candidate_group_id"))]
+    return f"coalesce((SELECT ' ' || {joined} || ' ' FROM ({' UNION '.join(parts)} ORDER BY 1) AS v), '')"
+
+
+_FTS_COLUMNS = "title, grouping, body, visibility"
+_FTS_NEW = "new.id, new.title, new.grouping, new.body, new.visibility"
+_FTS_OLD = "'delete', old.id, old.title, old.grouping, old.body, old.visibility"
+# The tasks' columns that say who may see a case (engine.permissions.can_see_case).
+_TASK_HOLDERS = "assignee_id, candidate_group_id, completed_by_id, owner_id"
+
+
+def _sqlite_refresh(case_id: str) -> str:
+    tokens = case_visibility_sql("sqlite", case_id)
+    return (f"UPDATE search_documents SET visibility = {tokens} WHERE case_id = {case_id} "
+            f"AND kind IN ('case', 'document') AND visibility IS NOT {tokens};")
+
+
 SQLITE_FULL_TEXT = [
-    "CREATE VIRTUAL TABLE search_fts USING fts5(title, grouping, body, content='search_documents', "
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5({_FTS_COLUMNS}, content='search_documents', "
     "content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
-    "CREATE TRIGGER search_documents_fts_insert AFTER INSERT ON search_documents BEGIN "
-    "INSERT INTO search_fts(rowid, title, grouping, body) VALUES (new.id, new.title, new.grouping, new.body); END",
-    "CREATE TRIGGER search_documents_fts_delete AFTER DELETE ON search_documents BEGIN "
-    "INSERT INTO search_fts(search_fts, rowid, title, grouping, body) "
-    "VALUES ('delete', old.id, old.title, old.grouping, old.body); END",
-    "CREATE TRIGGER search_documents_fts_update AFTER UPDATE OF title, grouping, body ON search_documents BEGIN "
-    "INSERT INTO search_fts(search_fts, rowid, title, grouping, body) "
-    "VALUES ('delete', old.id, old.title, old.grouping, old.body); "
-    "INSERT INTO search_fts(rowid, title, grouping, body) VALUES (new.id, new.title, new.grouping, new.body); END",
+    "CREATE TRIGGER IF NOT EXISTS search_documents_fts_insert AFTER INSERT ON search_documents BEGIN "
+    f"INSERT INTO search_fts(rowid, {_FTS_COLUMNS}) VALUES ({_FTS_NEW}); END",
+    "CREATE TRIGGER IF NOT EXISTS search_documents_fts_delete AFTER DELETE ON search_documents BEGIN "
+    f"INSERT INTO search_fts(search_fts, rowid, {_FTS_COLUMNS}) VALUES ({_FTS_OLD}); END",
+    f"CREATE TRIGGER IF NOT EXISTS search_documents_fts_update AFTER UPDATE OF {_FTS_COLUMNS} ON search_documents BEGIN "
+    f"INSERT INTO search_fts(search_fts, rowid, {_FTS_COLUMNS}) VALUES ({_FTS_OLD}); "
+    f"INSERT INTO search_fts(rowid, {_FTS_COLUMNS}) VALUES ({_FTS_NEW}); END",
+    f"CREATE TRIGGER IF NOT EXISTS tasks_search_visibility_insert AFTER INSERT ON tasks BEGIN {_sqlite_refresh('new.case_id')} END",
+    f"CREATE TRIGGER IF NOT EXISTS tasks_search_visibility_update AFTER UPDATE OF {_TASK_HOLDERS} ON tasks "
+    f"BEGIN {_sqlite_refresh('new.case_id')} END",
+    f"CREATE TRIGGER IF NOT EXISTS tasks_search_visibility_delete AFTER DELETE ON tasks BEGIN {_sqlite_refresh('old.case_id')} END",
+    "CREATE TRIGGER IF NOT EXISTS cases_search_visibility AFTER UPDATE OF caseworker_id, case_type_id ON cases "
+    f"BEGIN {_sqlite_refresh('new.id')} END",
 ]
 POSTGRES_FULL_TEXT = [
-    "ALTER TABLE search_documents ADD COLUMN tsv tsvector",
+    "ALTER TABLE search_documents ADD COLUMN IF NOT EXISTS tsv tsvector",
     """CREATE OR REPLACE FUNCTION sagsgang_search_tsv() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   NEW.tsv := setweight(to_tsvector('danish', coalesce(NEW.title, '')), 'A')
@@ -65,13 +107,36 @@ BEGIN
           || setweight(to_tsvector('danish', coalesce(NEW.body, '')), 'D');
   RETURN NEW;
 END $$""",
-    "CREATE TRIGGER search_documents_tsv BEFORE INSERT OR UPDATE OF title, grouping, body ON search_documents "
+    "CREATE OR REPLACE TRIGGER search_documents_tsv BEFORE INSERT OR UPDATE OF title, grouping, body ON search_documents "
     "FOR EACH ROW EXECUTE FUNCTION sagsgang_search_tsv()",
-    "CREATE INDEX ix_search_documents_tsv ON search_documents USING gin (tsv)",
+    # The tokens as lexemes, exactly (no parser, no stemming), searched in the same GIN index as the words.
+    "ALTER TABLE search_documents ADD COLUMN IF NOT EXISTS vis tsvector GENERATED ALWAYS AS "
+    "(array_to_tsvector(string_to_array(btrim(visibility), ' '))) STORED",
+    "CREATE INDEX IF NOT EXISTS ix_search_documents_tsv ON search_documents USING gin (tsv, vis)",
+    "CREATE OR REPLACE FUNCTION sagsgang_case_visibility(target integer) RETURNS text LANGUAGE sql STABLE AS "
+    f"$$ SELECT {case_visibility_sql('postgresql', 'target')} $$",
+    """CREATE OR REPLACE FUNCTION sagsgang_search_visibility() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  target integer;
+  tokens text;
+BEGIN
+  IF TG_TABLE_NAME = 'cases' THEN target := NEW.id;
+  ELSIF TG_OP = 'DELETE' THEN target := OLD.case_id;
+  ELSE target := NEW.case_id;
+  END IF;
+  tokens := sagsgang_case_visibility(target);
+  UPDATE search_documents SET visibility = tokens
+   WHERE case_id = target AND kind IN ('case', 'document') AND visibility IS DISTINCT FROM tokens;
+  RETURN NULL;
+END $$""",
+    f"CREATE OR REPLACE TRIGGER tasks_search_visibility AFTER INSERT OR DELETE OR UPDATE OF {_TASK_HOLDERS} ON tasks "
+    "FOR EACH ROW EXECUTE FUNCTION sagsgang_search_visibility()",
+    "CREATE OR REPLACE TRIGGER cases_search_visibility AFTER UPDATE OF caseworker_id, case_type_id ON cases "
+    "FOR EACH ROW EXECUTE FUNCTION sagsgang_search_visibility()",
 ]
 # Names of the dialect-specific objects above (FTS5's shadow tables included), for Alembic to skip.
 FULL_TEXT_NAMES = {"search_fts", "search_fts_data", "search_fts_idx", "search_fts_content", "search_fts_docsize",
-                   "search_fts_config", "tsv", "ix_search_documents_tsv"}
+                   "search_fts_config", "tsv", "vis", "ix_search_documents_tsv"}
 
 
 def include_name(name, type_, parent_names) -> bool:
@@ -83,7 +148,9 @@ def include_name(name, type_, parent_names) -> bool:
     return True
 
 
+# After the whole schema (the triggers name `tasks` and `cases` too); each statement may run again
+# on a schema that has it (engine.schema completes a database made before migrations).
 for _statement in SQLITE_FULL_TEXT:
-    event.listen(SearchDocument.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+    event.listen(Base.metadata, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
 for _statement in POSTGRES_FULL_TEXT:
-    event.listen(SearchDocument.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql"))
+    event.listen(Base.metadata, "after_create", DDL(_statement).execute_if(dialect="postgresql"))

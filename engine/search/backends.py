@@ -4,6 +4,11 @@ A Match gives the service what it needs to build one SQL query whatever the dial
 source (search_documents joined to the dialect's index), the WHERE condition, a rank expression
 that sorts best first when ascending, and the highlighted title and snippet of a page of rows.
 
+A match may carry visibility tokens (engine/search/index.py: who may see a row): then the index
+itself finds only rows with one of them, in the same scan as the words (FTS5: the `visibility`
+column in the MATCH expression; PostgreSQL: the `vis` tsvector in the same GIN index as `tsv`).
+None means no such restriction (an administrator).
+
 Differences a user may notice (docs: README "Search"):
 - PostgreSQL stems Danish words (Snowball `danish`): "byggesager" finds "byggesagen", "ansøgninger"
   finds "ansøgning". SQLite's FTS5 has no Danish stemmer: every word of three letters or more
@@ -16,7 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from sqlalchemy import bindparam, column, func, literal_column, select, table
+from sqlalchemy import bindparam, cast, column, func, literal_column, select, table
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 
 from ..models.search import SearchDocument
@@ -60,7 +66,8 @@ def marked(raw: str) -> str:
 class Backend:
     name = ""
 
-    def match(self, query: Query) -> Match:
+    def match(self, query: Query, tokens: list[str] | None = None) -> Match:
+        """The rows that match `query` and, unless `tokens` is None, carry one of `tokens`."""
         raise NotImplementedError
 
     def highlight_rows(self, session: Session, match: Match, ids: list[int]):
@@ -72,15 +79,17 @@ _FTS_NAME = literal_column("search_fts")
 
 
 class SqliteBackend(Backend):
-    """FTS5 with BM25 ranking: title weighs 10, grouping 4, body 1."""
+    """FTS5 with BM25 ranking: title weighs 10, grouping 4, body 1 (visibility tokens 0)."""
 
     name = "sqlite-fts5"
 
-    def match(self, query: Query) -> Match:
-        expression = fts5_expression(query)
+    def match(self, query: Query, tokens: list[str] | None = None) -> Match:
+        expression = "{title grouping body} : (" + fts5_expression(query) + ")"
+        if tokens is not None:
+            expression += " AND visibility : (" + (" OR ".join(tokens) or "nobody") + ")"
         source = _FTS.join(SearchDocument, SearchDocument.id == _FTS.c.rowid)
         condition = _FTS_NAME.op("MATCH")(bindparam("fts_query", expression))
-        rank = func.bm25(_FTS_NAME, 10.0, 4.0, 1.0)
+        rank = func.bm25(_FTS_NAME, 10.0, 4.0, 1.0, 0.0)
         candidates = select(_FTS.c.rowid, rank).select_from(_FTS).where(condition).order_by(rank, _FTS.c.rowid.desc())
         newest = (select(_FTS.c.rowid, literal_column("0")).select_from(_FTS).where(condition)
                   .order_by(_FTS.c.rowid.desc()))
@@ -112,6 +121,7 @@ def fts5_expression(query: Query) -> str:
 
 
 _TSV = literal_column("search_documents.tsv")
+_VIS = literal_column("search_documents.vis")
 
 
 class PostgresBackend(Backend):
@@ -119,9 +129,12 @@ class PostgresBackend(Backend):
 
     name = "postgresql-danish"
 
-    def match(self, query: Query) -> Match:
+    def match(self, query: Query, tokens: list[str] | None = None) -> Match:
         tsquery = func.websearch_to_tsquery(literal_column("'danish'"), bindparam("ts_query", websearch_text(query)))
         condition, rank = _TSV.op("@@")(tsquery), -func.ts_rank(_TSV, tsquery)
+        if tokens is not None:  # lexemes exactly as stored: quoted, no parser, no stemming
+            allowed = " | ".join(f"'{token}'" for token in tokens) or "'nobody'"
+            condition = condition & _VIS.op("@@")(cast(bindparam("vis_query", allowed), TSQUERY))
         candidates = (select(SearchDocument.id, rank).where(condition)
                       .order_by(rank, SearchDocument.id.desc()))
         newest = select(SearchDocument.id, literal_column("0")).where(condition).order_by(SearchDocument.id.desc())

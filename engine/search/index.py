@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from ..db import utcnow
-from ..models.search import SearchDocument
+from ..models.search import SearchDocument, case_visibility_sql
 from .text import body_of, clean, form_fields
 
 _BY_KEY = select(SearchDocument.id, SearchDocument.fields).where(SearchDocument.key == bindparam("key"))
@@ -27,6 +27,13 @@ _DELETE_KEY = delete(SearchDocument).where(SearchDocument.key == bindparam("key"
 _DELETE_CASE = delete(SearchDocument).where(SearchDocument.case_id == bindparam("case_id"),
                                             SearchDocument.kind.in_(("case", "document")))
 _TOP_KEY = re.compile(r"[.\[]")
+# The visibility tokens of cases, by the same SQL as the triggers that keep them (engine/models/search.py).
+_CASE_VISIBILITY = {dialect: text(f"SELECT target.id, {case_visibility_sql(dialect, 'target.id')} FROM cases AS target "
+                                  "WHERE target.id IN :case_ids").bindparams(bindparam("case_ids", expanding=True))
+                    for dialect in ("sqlite", "postgresql")}
+_ONE_CASE_VISIBILITY = {dialect: text(f"SELECT {case_visibility_sql(dialect, ':case_id')}")
+                        for dialect in ("sqlite", "postgresql")}
+PUBLIC = "pub"
 
 
 def case_key(case_id: int) -> str:
@@ -46,7 +53,38 @@ def add_case(conn: Connection, case_id: int, title: str, grouping: str, data: di
     fields = form_fields(data or {})
     conn.execute(_INSERT, {"key": case_key(case_id), "kind": "case", "case_id": case_id, "committee": "",
                            "title": clean(title), "grouping": clean(grouping), "body": body_of(fields),
-                           "fields": fields, "updated_at": utcnow()})
+                           "fields": fields, "visibility": one_case_visibility(conn, case_id),
+                           "updated_at": utcnow()})
+
+
+def case_visibility(conn: Connection, case_ids: list[int]) -> dict[int, str]:
+    """case id -> the visibility tokens of its index rows (who may see it, engine.permissions.can_see_case):
+
+    "t<case type>" (for its owner group), "u<user>" (the caseworker, a task's completer or
+    delegating owner), "a<user>" (a task's assignee, and so their substitutes), "g<group>" (a task's
+    candidate group). Triggers on tasks and cases keep stored rows in step; this is for new rows.
+    """
+    if not case_ids:
+        return {}
+    return dict(conn.execute(_CASE_VISIBILITY[conn.dialect.name], {"case_ids": list(case_ids)}).all())
+
+
+def one_case_visibility(conn: Connection, case_id: int) -> str:
+    """The visibility tokens of one case (see case_visibility)."""
+    return conn.execute(_ONE_CASE_VISIBILITY[conn.dialect.name], {"case_id": case_id}).scalar() or ""
+
+
+def committee_token(key: str) -> str:
+    """A committee's visibility token: "c" and its key's UTF-8 in hex (any key, one index token)."""
+    return "c" + key.encode("utf-8").hex()
+
+
+def agenda_visibility(committee: str) -> str:
+    """An agenda row's tokens: "pub" for public text, else the tokens of the committees in `committee`."""
+    if committee == "":
+        return f" {PUBLIC} "
+    tokens = [committee_token(key) for key in committee.split() if key != "-"]
+    return f" {' '.join(tokens)} " if tokens else ""
 
 
 def add_form_data(conn: Connection, case_id: int, data: dict | None) -> bool:
@@ -139,6 +177,10 @@ def forget_case(conn: Connection, case_id: int) -> int:
 def upsert(conn: Connection, key: str, values: dict) -> None:
     """Insert or update the row with `key` (the columns in `values`, updated_at set now)."""
     values = dict(values, grouping=values.get("grouping", ""), updated_at=utcnow())
+    if values["kind"] == "agenda_item":
+        values["visibility"] = agenda_visibility(values["committee"])
+    else:
+        values["visibility"] = one_case_visibility(conn, values["case_id"])
     row = conn.execute(_BY_KEY, {"key": key}).first()
     if row is None:
         conn.execute(_INSERT, dict(values, key=key, fields={}))

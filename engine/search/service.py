@@ -1,9 +1,12 @@
 """Search: what a user may see, matching their words, ranked and paged, with highlighted snippets.
 
-Permissions are part of the SQL (`visible_condition`), never a filter over a fetched page, so
-the total and every page count only what the user may see. The rule is can_see_case's
-(engine/permissions.py), written as a condition over many cases at once; a test holds the two
-together for every demo user and case. Closed agenda items are found only by their committee.
+Permissions are part of the query, never a filter over a fetched page, so the total and every
+page count only what the user may see. The rule is can_see_case's (engine/permissions.py): each
+index row carries who may see it as tokens (engine/search/index.py), and the user's own tokens
+(`visibility_tokens`) go into the full-text query, so the index scan itself skips what the user
+may not see, however few of the matches that leaves. Tests hold tokens and rule together for
+every demo user and case, also after task actions. Closed agenda items are found only by their
+committee; deleted cases by nobody (`visible_condition`, checked in SQL on the hits).
 
 Every result page that shows cases is written to the access log (the cases on the page, not the
 words searched for: those can name a person).
@@ -16,12 +19,12 @@ from sqlalchemy import and_, exists, false, func, literal, not_, or_, select
 from sqlalchemy.orm import Session
 
 from .. import permissions
+from ..models.search import SEARCH_KINDS, SearchDocument
 from ..db import UnitOfWork
 from ..errors import InvalidInput, NotAllowed
 from ..localtime import parse_date, start_of_day
 from ..models import (AgendaEntry, AgendaItem, AgendaSection, Case, CaseTask, CaseType, Committee, CommitteeMember,
                       Meeting, User)
-from ..models.search import SEARCH_KINDS, SearchDocument
 from ..runtime.state import load_state
 from ..services.access_log import log_access
 from ..services.cases import model_for_version
@@ -55,8 +58,9 @@ def search(uow: UnitOfWork, actor: str, q: str, *, case_type: str | None = None,
     user_id = _active_user_id(session, actor)
     query = parse_query(q)
     limit, offset = _bounds(limit, offset)
-    match = backend_for(session).match(query)
-    where = [visible_condition(session, user_id),
+    tokens = visibility_tokens(session, user_id)
+    match = backend_for(session).match(query, tokens)
+    where = [visible_condition(session, user_id, index_checked=tokens is not None),
              *_filters(session, case_type, kle_number, grouping, status, caseworker,
                        opened_from, opened_to, closed_from, closed_to, kinds)]
     total = _count(session, match, where)
@@ -140,22 +144,45 @@ def list_cases(uow: UnitOfWork, actor: str, *, case_type: str | None = None, kle
     return {"total": total, "limit": limit, "offset": offset, "items": items}
 
 
-def visible_condition(session: Session, user_id: int):
-    """SQL over search_documents (outer-joined with cases) that is true where `user_id` may see the row.
+def visibility_tokens(session: Session, user_id: int) -> list[str] | None:
+    """The index tokens of the rows `user_id` may see (engine/search/index.py); None: every case row.
 
     Case rows and documents: engine.permissions.can_see_case (the caseworker, anyone a task of the
     case is or was for, a substitute of such a person, the case type's owner group, administrators).
     Agenda items: open text is public; a closed item, or the closed sections of an open one, only
     for the members (chair and secretaries included) of the committee that has it.
-    Deleted cases are never found.
     """
-    committees = list(session.scalars(select(Committee.key).join(CommitteeMember, CommitteeMember.committee_id
-                                                                 == Committee.id)
-                                      .where(CommitteeMember.user_id == user_id)))
+    if permissions.is_administrator_id(session, user_id):
+        return None
+    groups = sorted(permissions.group_ids_of(session, user_id))
+    holders = [user_id, *permissions.substituted_user_ids(session, user_id)]
+    owned_types = sorted(session.scalars(select(CaseType.id).where(CaseType.owner_group_id.in_(groups)))) \
+        if groups else []
+    return [f"u{user_id}", *[f"a{holder}" for holder in holders], *[f"g{group}" for group in groups],
+            *[f"t{type_id}" for type_id in owned_types], index.PUBLIC,
+            *[index.committee_token(key) for key in _committees_of(session, user_id)]]
+
+
+def _committees_of(session: Session, user_id: int) -> list[str]:
+    return sorted(session.scalars(select(Committee.key).join(CommitteeMember, CommitteeMember.committee_id
+                                                             == Committee.id)
+                                  .where(CommitteeMember.user_id == user_id)))
+
+
+def visible_condition(session: Session, user_id: int, index_checked: bool = False):
+    """SQL over search_documents (outer-joined with cases) that is true where `user_id` may see the row.
+
+    Deleted cases are never found. With `index_checked` the match carries the user's visibility
+    tokens, which already decide the rest; otherwise (an administrator, who sees every case) closed
+    agenda content is kept to its committee's members here.
+    """
+    not_deleted = or_(SearchDocument.case_id.is_(None), Case.status != "deleted")
+    if index_checked:
+        return not_deleted
+    committees = _committees_of(session, user_id)
     agenda = and_(SearchDocument.kind == "agenda_item",
                   or_(SearchDocument.committee == "",
                       *[SearchDocument.committee.contains(f" {key} ", autoescape=True) for key in committees]))
-    not_deleted = or_(SearchDocument.case_id.is_(None), Case.status != "deleted")
     return and_(not_deleted, or_(agenda, and_(SearchDocument.kind != "agenda_item",
                                               visible_cases_condition(session, user_id))))
 

@@ -10,14 +10,14 @@ from fpdf import FPDF
 from sqlalchemy import func, select, text, update
 
 from engine import permissions
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, NotFound
 from engine.models import (AccessLogEntry, AgendaEntry, AgendaItem, AgendaSection, Case, Committee, CommitteeMember,
                            Meeting, SearchDocument, User)
 from engine.search import index, service
 from engine.document_content import DOCX, extract_text
 from engine.search.text import clean, parse_query
-from engine.services import cases, retention
-from tests.integration.gdpr_helpers import complete, open_rework, run_to_closed
+from engine.services import cases, org, retention, tasks
+from tests.integration.gdpr_helpers import complete, open_rework, open_task_id, run_to_closed
 from tests.models import install_rework
 
 BYG_DATA = {"address": "Skagensvej 12, 9900 Frederikshavn", "cadastral_number": "7a, Frederikshavn Bygrunde",
@@ -120,6 +120,80 @@ def test_the_sql_visibility_rule_agrees_with_can_see_case(ctx):
                 service.visible_cases_condition(session, user.id))))
             by_rule = {case.id for case in all_cases if permissions.can_see_case(session, user, case)}
             assert by_sql == by_rule, user.username
+
+
+BYG_REVIEW = {"application_complete": False, "missing_information": "Tegninger"}
+
+
+def visibility_by_tokens(session, user, case_id_) -> set[bool]:
+    """Whether `user` may see each index row of the case, by the tokens stored on it."""
+    mine = service.visibility_tokens(session, user.id)
+    rows = session.scalars(select(SearchDocument.visibility).where(SearchDocument.case_id == case_id_))
+    return {mine is None or bool(set(mine) & set(row.split())) for row in rows}
+
+
+def assert_tokens_agree_with_can_see_case(ctx, word: str) -> None:
+    """Every index row's tokens, and the search itself, agree with can_see_case for every user and case."""
+    with ctx.unit_of_work(read_only=True) as uow:
+        session = uow.session
+        all_cases = list(session.scalars(select(Case)))
+        for user in session.scalars(select(User)):
+            by_rule = {case.id for case in all_cases if permissions.can_see_case(session, user, case)}
+            for case in all_cases:
+                assert visibility_by_tokens(session, user, case.id) == {case.id in by_rule}, (user.username, case.id)
+            found = set(session.scalars(select(SearchDocument.case_id).where(SearchDocument.key.in_(
+                [item["ref"] for item in service.search(uow, user.username, word, limit=100)["items"]]))))
+            assert found == by_rule, user.username
+
+
+def test_index_visibility_follows_task_actions_and_agrees_with_can_see_case(ctx):
+    """The tokens are kept by triggers on tasks and cases, whichever service writes them."""
+    install_rework(ctx)
+    byg = open_byg(ctx, actor="anna", title="Fællesord byggesag")
+    open_rework(ctx, actor="carl", title="Fællesord rework")
+    with ctx.unit_of_work() as uow:
+        cases.open_case(uow, "aktindsigt", "bo", "Fællesord aktindsigt", "", {
+            "requester_email": "borger@example.dk", "requested_documents": "Sagens akter",
+            "received_date": "2026-11-20"})
+    with ctx.unit_of_work() as uow:  # a document has its case's visibility
+        index.index_document(uow.session.connection(), 1, case_id(ctx, byg), "Notat.pdf", "fællesord i et notat")
+        uow.commit()
+    assert_tokens_agree_with_can_see_case(ctx, "fællesord")
+    task = open_task_id(ctx, byg)
+    steps = [lambda uow: tasks.claim_task(uow, task, "bo"),
+             lambda uow: tasks.assign_task(uow, task, "admin", "freja"),
+             lambda uow: tasks.delegate_task(uow, task, "admin", "gustav"),
+             lambda uow: org.create_substitution(uow, "admin", "gustav", "helle", date.today(),
+                                                 date.today() + timedelta(days=3)),
+             lambda uow: tasks.take_back_task(uow, task, "admin"),
+             lambda uow: cases.complete_task(uow, task, "freja", BYG_REVIEW)]
+    for step in steps:
+        with ctx.unit_of_work() as uow:
+            step(uow)
+        assert_tokens_agree_with_can_see_case(ctx, "fællesord")
+    with ctx.unit_of_work(read_only=True) as uow:
+        users = dict(uow.session.execute(select(User.username, User.id)).all())
+        row = uow.session.scalar(select(SearchDocument.visibility).where(SearchDocument.key == "document:1"))
+    assert {f"a{users['freja']}", f"u{users['freja']}"} <= set(row.split())  # assignee, and completer
+    assert f"a{users['gustav']}" not in row.split()  # taken back from him
+
+
+def test_a_failed_task_action_leaves_the_index_visibility_unchanged(ctx):
+    number = open_byg(ctx, title="Fællesord byggesag")
+    task = open_task_id(ctx, number)
+
+    def stored():
+        with ctx.unit_of_work(read_only=True) as uow:
+            return uow.session.execute(select(SearchDocument.key, SearchDocument.visibility)).all()
+
+    before = stored()
+    with pytest.raises(NotFound) as err:
+        with ctx.unit_of_work() as uow:
+            tasks.assign_task(uow, task, "admin", "nobody-here")
+    assert err.value.context["field"] == "assignee" and stored() == before
+    with ctx.unit_of_work() as uow:
+        tasks.assign_task(uow, task, "admin", "freja")
+    assert stored() != before and numbers(find(ctx, "freja", "fællesord")) == [number]
 
 
 def test_filters(ctx):
