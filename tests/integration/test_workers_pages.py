@@ -14,7 +14,7 @@ from sqlalchemy import select
 from engine.models import Incident, Notification, User
 from engine.services import cases, notifications
 from tests.background_models import service_bpmn
-from tests.integration.test_background import SmtpSink, smtp_sink, with_settings  # noqa: F401 - fixture
+from tests.integration.test_background import smtp_sink, with_settings  # noqa: F401 - smtp_sink is a fixture
 from tests.models import install
 from tests.web import Browser, csrf_token
 
