@@ -13,8 +13,9 @@ from .errors import register_error_handlers
 from .extensions import db
 from .i18n import configure_i18n
 from .markdown import render_markdown
+from .reading import configure_reading
 from .security import configure_security
-from .ui import agenda, agenda_public, auth, cases, documents, health, home, modeler, records, tasks
+from .ui import agenda, agenda_public, auth, cases, documents, health, home, modeler, navigation, records, tasks
 from .ui import incidents, notifications
 
 
@@ -24,6 +25,7 @@ def create_app(settings: Settings | None = None, engine_context: EngineContext |
     app = Flask(__name__, template_folder="ui/templates", static_folder="ui/static")
     configure_app(app, settings)
     configure_extensions(app, settings, engine_context)
+    configure_reading(app)
     configure_security(app, settings)
     configure_i18n(app)
     configure_templates(app)
@@ -74,6 +76,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(agenda_public.bp)
     app.register_blueprint(records.bp)
     app.register_blueprint(modeler.bp)
+    app.register_blueprint(navigation.bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(incidents.bp)
 

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from .. import permissions
 from ..db import UnitOfWork, utcnow
@@ -175,13 +175,14 @@ def model_of(uow: UnitOfWork, version: CaseTypeVersion) -> ParsedModel:
 
 
 def list_case_types(session: Session) -> list[dict]:
-    rows = []
-    for case_type in session.scalars(select(CaseType).order_by(CaseType.name)):
-        published = [v.number for v in case_type.versions if v.status == "published"]
-        rows.append({"key": case_type.key, "name": case_type.name, "prefix": case_type.prefix,
-                     "kle_number": case_type.kle_number, "deletion_rule": case_type.deletion_rule,
-                     "current_version": max(published) if published else None})
-    return rows
+    return [_case_type_row(case_type) for case_type in session.scalars(select(CaseType).order_by(CaseType.name))]
+
+
+def _case_type_row(case_type: CaseType) -> dict:
+    published = [v.number for v in case_type.versions if v.status == "published"]
+    return {"key": case_type.key, "name": case_type.name, "prefix": case_type.prefix,
+            "kle_number": case_type.kle_number, "deletion_rule": case_type.deletion_rule,
+            "current_version": max(published) if published else None}
 
 
 # --- owners: drafts, lint, publish, compare ---------------------------------------------------------
@@ -323,11 +324,15 @@ def manageable_case_types(uow: UnitOfWork, actor: str) -> list[dict]:
     user = session.scalar(select(User).where(User.username == actor))
     if user is None:
         raise NotFound(f"unknown user '{actor}'", field="username")
+    # The permission facts once and the versions in one statement, not a query per case type
+    # (the navigation asked this on every page: docs/benchmarks.md, task lists).
+    facts = permissions.case_type_owner_facts(session, user.id)
     rows = []
-    for row, case_type in zip(list_case_types(session), session.scalars(select(CaseType).order_by(CaseType.name))):
-        if permissions.can_manage_case_type(session, user, case_type):
-            drafts = [v.number for v in case_type.versions if v.status == "draft"]
-            rows.append(dict(row, drafts=drafts))
+    for case_type in session.scalars(select(CaseType).order_by(CaseType.name).options(
+            selectinload(CaseType.versions))):
+        if permissions.manages_case_type(facts, case_type):
+            rows.append(dict(_case_type_row(case_type),
+                             drafts=[v.number for v in case_type.versions if v.status == "draft"]))
     return rows
 
 

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, func, literal_column, select
+from sqlalchemy import and_, bindparam, exists, func, literal_column, select
 from sqlalchemy.orm import Session
 
+from .. import permissions
 from ..db import utcnow
 from ..errors import InvalidInput, NotAllowed, NotFound
 from ..localtime import day_bounds, due_state, local_today
-from ..models import Case, CaseTask, CaseType, Group, JournalEvent, Membership, Substitution, User
+from ..models import Case, CaseTask, CaseType, CaseTypeVersion, Group, JournalEvent, Membership, Substitution, User
 
 SORTS = {"due": CaseTask.due_at, "priority": CaseTask.priority, "created": CaseTask.created_at,
          "case": CaseTask.case_number}
@@ -63,6 +64,27 @@ _GROUP_BY_KEY = select(Group.id).where(Group.key == bindparam("key"))
 _OPEN = CaseTask.state == literal_column("'open'")
 
 
+def _count(*where):
+    return select(func.count()).select_from(CaseTask).where(_OPEN, *where).scalar_subquery()
+
+
+# The navigation's counts, prepared once (building the statement cost more than SQLite running it).
+_MINE = CaseTask.assignee_id.in_(bindparam("holders", expanding=True))
+_COUNT_COLUMNS = (
+    _count(_MINE).label("mine"),
+    _count(_MINE, CaseTask.due_at < bindparam("now", type_=CaseTask.due_at.type)).label("overdue"),
+    _count(CaseTask.assignee_id.is_(None), CaseTask.candidate_group_id.in_(
+        select(Membership.group_id).where(Membership.user_id == bindparam("user_id")).scalar_subquery()))
+    .label("group"),
+    _count(CaseTask.owner_id == bindparam("user_id")).label("delegated"))
+_COUNTS = select(*_COUNT_COLUMNS)
+_NAVIGATION = select(*_COUNT_COLUMNS,
+                     permissions.manages_records_clause(bindparam("user_id")).label("records"),
+                     permissions.manages_some_case_type_clause(bindparam("user_id")).label("case_types"))
+_CASE_TYPE_CHOICES = select(CaseType.key, CaseType.name, exists(select(CaseTypeVersion.id).where(
+    CaseTypeVersion.case_type_id == CaseType.id, CaseTypeVersion.status == "published"))).order_by(CaseType.name)
+
+
 def my_tasks(session: Session, actor: str, sort: str = "due", case_type: str | None = None,
              grouping: str | None = None, due: str | None = None, limit: int = 50, offset: int = 0,
              now: datetime | None = None) -> dict:
@@ -86,7 +108,7 @@ def group_tasks(session: Session, actor: str, group: str | None = None, sort: st
                 case_type: str | None = None, grouping: str | None = None, due: str | None = None,
                 limit: int = 50, offset: int = 0, now: datetime | None = None) -> dict:
     """The unassigned open tasks of my groups (or of one of them, by key), one page, as my_tasks."""
-    user_id = _user_id(session, actor)
+    user_id, _ = _viewer(session, actor, now)
     in_groups = (CaseTask.candidate_group_id == _my_group(session, user_id, group) if group
                  else CaseTask.candidate_group_id.in_(_groups_of(user_id)))
     where = [_OPEN, CaseTask.assignee_id.is_(None), in_groups]
@@ -100,7 +122,7 @@ def delegated_tasks(session: Session, actor: str, sort: str = "due", case_type: 
                     grouping: str | None = None, due: str | None = None, limit: int = 50, offset: int = 0,
                     now: datetime | None = None) -> dict:
     """The open tasks I delegated and may take back, one page, as my_tasks."""
-    user_id = _user_id(session, actor)
+    user_id, _ = _viewer(session, actor, now)
     page = _page(session, [_OPEN, CaseTask.owner_id == user_id], sort, case_type, grouping, due, limit, offset, now)
     for item in page["items"]:
         item["relation"] = "delegated_by_me"
@@ -109,19 +131,30 @@ def delegated_tasks(session: Session, actor: str, sort: str = "due", case_type: 
 
 def task_counts(session: Session, actor: str, now: datetime | None = None) -> dict:
     """The navigation's counts: {"mine", "overdue" (of mine), "group", "delegated" (by me)}."""
+    row = session.connection().execute(_COUNTS, _count_parameters(session, actor, now)).one()
+    return dict(row._mapping)
+
+
+def navigation(session: Session, actor: str, now: datetime | None = None) -> dict:
+    """All a page's navigation reads, in one statement: task_counts' counts, and whether the menu
+    shows "Records" (permissions.may_manage_records) and "Case types"
+    (permissions.may_manage_some_case_type), as {"counts": {...}, "records": bool, "case_types": bool}."""
+    row = session.connection().execute(_NAVIGATION, _count_parameters(session, actor, now)).one()
+    values = dict(row._mapping)
+    return {"records": bool(values.pop("records")), "case_types": bool(values.pop("case_types")), "counts": values}
+
+
+def case_type_choices(session: Session) -> list[dict]:
+    """Every case type by name, {"key", "name", "published"}: the names for lists that carry keys, and
+    (the published ones) the task lists' case-type filter. One statement."""
+    return [{"key": key, "name": name, "published": bool(published)}
+            for key, name, published in session.connection().execute(_CASE_TYPE_CHOICES)]
+
+
+def _count_parameters(session: Session, actor: str, now: datetime | None) -> dict:
     now = now or utcnow()
     user_id, holders = _viewer(session, actor, now)
-    mine = _in(CaseTask.assignee_id, holders)
-
-    def count(*where):
-        return select(func.count()).select_from(CaseTask).where(_OPEN, *where).scalar_subquery()
-
-    row = session.connection().execute(select(
-        count(mine).label("mine"), count(mine, CaseTask.due_at < now).label("overdue"),
-        count(CaseTask.assignee_id.is_(None), CaseTask.candidate_group_id.in_(_groups_of(user_id)))
-        .label("group"),
-        count(CaseTask.owner_id == user_id).label("delegated"))).one()
-    return dict(row._mapping)
+    return {"user_id": user_id, "holders": holders, "now": now}
 
 
 def latest_cases(session: Session, actor: str, limit: int = 10) -> list[dict]:
@@ -173,9 +206,11 @@ def _page(session: Session, where: list, sort: str, case_type: str | None, group
     if due:
         where.append(_due_condition(due, bounds))
     if grouping:
-        # The one filter the task index does not carry (a case's grouping may change): the cases of
-        # that grouping come from their own index, and each task's case_id is checked inside ours.
-        where.append(CaseTask.case_id.in_(select(Case.id).where(Case.grouping == grouping)))
+        # The one filter the task index does not carry (a case's grouping may change). Asked per task
+        # of the list, each case looked up by primary key: the cost follows the queue, not the
+        # grouping. `case_id IN (the grouping's cases)` let SQLite start from a popular grouping's
+        # thousands of cases and read every task of each (13-56 ms; docs/benchmarks.md, task lists).
+        where.append(exists(select(Case.id).where(Case.id == CaseTask.case_id, Case.grouping == grouping)))
     # PostgreSQL: the total rides along as a window count, saving a round trip. SQLite has no round
     # trips, and a window over every matching row costs it more than a second count in the index.
     conn = session.connection()  # Core statements: the ORM's execution path only adds cost here
@@ -272,12 +307,27 @@ def _user_id(session: Session, username: str) -> int:
 
 
 def _viewer(session: Session, actor: str, now: datetime | None) -> tuple[int, list[int]]:
-    """The user's id, and the ids whose tasks are theirs today: their own and those they cover."""
-    rows = session.connection().execute(_VIEWER, {"username": actor, "today": local_today(now)}).all()
-    if not rows:
-        raise NotFound(f"unknown user '{actor}'", field="username")
-    user_id = rows[0][0]
-    return user_id, [user_id, *sorted({covered for _, covered in rows if covered is not None})]
+    """The user's id, and the ids whose tasks are theirs today: their own and those they cover.
+
+    Remembered for the rest of a read-only unit of work (a page asks for its list and for the
+    navigation's counts: one lookup, not two); a unit of work that may write asks every time, since
+    it may change a substitution in between."""
+    today = local_today(now)
+    memo = session.info.setdefault("worklists_viewer", {}) if _read_only(session) else {}
+    found = memo.get((actor, today))
+    if found is None:
+        rows = session.connection().execute(_VIEWER, {"username": actor, "today": today}).all()
+        if not rows:
+            raise NotFound(f"unknown user '{actor}'", field="username")
+        user_id = rows[0][0]
+        found = memo[(actor, today)] = (user_id, [user_id, *sorted({c for _, c in rows if c is not None})])
+    return found[0], list(found[1])
+
+
+def _read_only(session: Session) -> bool:
+    """Whether the session is a read-only unit of work's (engine/db.py: its engine carries the option)."""
+    bind = session.get_bind()
+    return bool(getattr(bind, "get_execution_options", dict)().get("sagsgang_read_only"))
 
 
 def _groups_of(user_id: int):

@@ -1,14 +1,16 @@
 """My tasks, my group's tasks, a task's form, and claiming, handing back, assigning, delegating."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine.errors import Conflict, InvalidInput, NotAllowed
 from engine.services import cases, forms, tasks, worklists
 
 from ..markdown import render_markdown
+from ..reading import reader
 from ..security import current_user, safe_next
+from . import navigation
 from .forms import apply_row_action, form_view, merge_problems, parse_form
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
@@ -19,26 +21,6 @@ SORTS = ("due", "-due", "priority", "-priority", "created", "-created", "case", 
 
 def _engine():
     return current_app.extensions["sagsgang"]
-
-
-@bp.app_context_processor
-def navigation():
-    """Counts for the navigation, read once per request and only when a page asks for them."""
-    def nav_counts() -> dict:
-        if "nav_counts" not in g:
-            g.nav_counts = {}
-            if g.get("user"):
-                with _engine().unit_of_work(read_only=True) as uow:
-                    g.nav_counts = worklists.task_counts(uow.session, current_user())
-        return g.nav_counts
-
-    def case_type_name(key: str) -> str:
-        if "case_type_names" not in g:
-            with _engine().unit_of_work(read_only=True) as uow:
-                g.case_type_names = forms.case_type_names(uow.session)
-        return g.case_type_names.get(key, key)
-
-    return {"nav_counts": nav_counts, "case_type_name": case_type_name}
 
 
 def list_filters(args) -> dict:
@@ -65,9 +47,9 @@ def task_list(scope: str):
     query = {"sort": filters["sort"], "case_type": filters["case_type"] or None,
              "grouping": filters["grouping"] or None, "due": filters["due"] or None,
              "limit": PAGE_SIZE, "offset": (filters["page"] - 1) * PAGE_SIZE}
-    with _engine().unit_of_work(read_only=True) as uow:
-        found = LISTS[scope](uow.session, current_user(), **query)
-        case_types = forms.startable_case_types(uow.session, current_user())
+    # The request's one read: the list, the filter's case types, then the layout's navigation.
+    found = LISTS[scope](reader().session, current_user(), **query)
+    case_types = [row for row in navigation.case_types() if row["published"]]
     pages = max(1, -(-found["total"] // PAGE_SIZE))
     page = {"rows": found["items"], "total": found["total"], "scope": scope, "filters": filters,
             "pages": pages, "case_types": case_types,
