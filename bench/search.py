@@ -21,6 +21,7 @@ word that matches nothing. Prints per-kind and overall percentiles in millisecon
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import statistics
 import sys
@@ -270,7 +271,7 @@ def run(backend: str, args) -> None:
     settings = Settings.from_env({"SAGSGANG_INSTANCE_PATH": tempfile.mkdtemp()})
     schema, admin_engine = None, None
     if backend == "sqlite":
-        path = Path(tempfile.mkdtemp()) / "search.sqlite3"
+        path = Path(args.sqlite_file) if args.sqlite_file else Path(tempfile.mkdtemp()) / "search.sqlite3"
         database = Database(f"sqlite:///{path}")
     else:
         schema = f"bench_{uuid.uuid4().hex[:10]}"
@@ -279,12 +280,19 @@ def run(backend: str, args) -> None:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
         database = Database(args.postgres_url, connect_args={"options": f"-csearch_path={schema}"})
     try:
-        create_schema(database.engine)
         ctx = EngineContext(settings, database)
-        print(f"{backend}: building {args.cases} cases and {args.documents} documents")
-        started = time.perf_counter()
-        facts = build(ctx, args.cases, args.documents)
-        print(f"  built in {time.perf_counter() - started:.0f} s")
+        saved = Path(f"{path}.facts.json") if backend == "sqlite" and args.sqlite_file else None
+        if saved and saved.exists():  # built by an earlier run with --sqlite-file (to profile against)
+            facts = json.loads(saved.read_text())
+            print(f"{backend}: reusing {path}")
+        else:
+            create_schema(database.engine)
+            print(f"{backend}: building {args.cases} cases and {args.documents} documents")
+            started = time.perf_counter()
+            facts = build(ctx, args.cases, args.documents)
+            print(f"  built in {time.perf_counter() - started:.0f} s")
+            if saved:
+                saved.write_text(json.dumps(facts))
         measure(ctx, facts, 40, "admin")  # warm the caches, as a running server has them
         bare = report("baseline: the full-text index alone, 20 ids newest first", measure_bare(ctx, facts, args.queries))
         for actor, label in (("admin", "administrator (sees everything)"),
@@ -306,6 +314,7 @@ def main() -> None:
     parser.add_argument("--documents", type=int, default=50_000)
     parser.add_argument("--queries", type=int, default=320)
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--sqlite-file", help="build the SQLite database here and keep it; reuse it when it exists")
     parser.add_argument("--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
     for backend in (("sqlite", "postgresql") if args.backend == "both" else (args.backend,)):
