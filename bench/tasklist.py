@@ -652,15 +652,33 @@ def _wrk(base: str, pairs: list[tuple[str, str]], seconds: int, connections: int
             "p50": p50 / 1000, "p95": p95 / 1000, "p99": p99 / 1000, "max": worst / 1000}
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children so far (the gunicorn arbiter and workers)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for child in [pid, *map(int, children)]:
+        try:
+            fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
 def measure_gunicorn(env: dict, users: list[str], workdir: Path, seconds: int, connections: int,
-                     threads: int) -> dict | None:
+                     threads: int, workers: int = 2) -> dict | None:
     if shutil.which("wrk") is None:
         print("\ngunicorn: skipped, wrk is not installed (apt-get install -y wrk)")
         return None
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log = open(workdir / "gunicorn.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "--threads", str(threads),
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread",
+                               "--threads", str(threads), "--keep-alive", "5",
                                "-b", f"127.0.0.1:{port}", "webapp:create_app()"],
                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -682,7 +700,13 @@ def measure_gunicorn(env: dict, users: list[str], workdir: Path, seconds: int, c
             "mix of the four task pages": [(path, c) for c in cookies for path in PAGES.values()],
         }
         _wrk(base, runs["mix of the four task pages"], 2, connections, workdir)  # warm-up
-        results = {label: _wrk(base, pairs, seconds, connections, workdir) for label, pairs in runs.items()}
+        results = {}
+        for label, pairs in runs.items():
+            # The server's own CPU per page: what the two cores could serve if wrk and the
+            # machine's other work took none (the rate itself shares the cores with both).
+            cpu_before = _cpu_seconds(server.pid)
+            results[label] = _wrk(base, pairs, seconds, connections, workdir)
+            results[label]["cpu_ms"] = (_cpu_seconds(server.pid) - cpu_before) * 1000 / max(1, results[label]["requests"])
     finally:
         server.terminate()
         try:
@@ -692,14 +716,18 @@ def measure_gunicorn(env: dict, users: list[str], workdir: Path, seconds: int, c
             server.wait()
         log.close()
     health = results["health (baseline)"]["rate"]
-    print(f"\npages through gunicorn -w 2 --threads {threads}, wrk -t1 -c{connections} -d{seconds}s on 127.0.0.1, "
-          f"{len(users)} users' cookies (target >= {TARGET_PAGES_PER_S:g} pages/s, p95 < {TARGET_PAGE_MS:g} ms)")
-    print(f"  {'run':30} {'pages/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6}   rate/health")
+    print(f"\npages through gunicorn -w {workers} -k gthread --threads {threads}, wrk -t1 -c{connections} "
+          f"-d{seconds}s on 127.0.0.1 (keep-alive), {len(users)} users' cookies "
+          f"(target >= {TARGET_PAGES_PER_S:g} pages/s, p95 < {TARGET_PAGE_MS:g} ms)")
+    cores = os.cpu_count() or 1
+    print(f"  {'run':30} {'pages/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6}   rate/health"
+          f"  server cpu ms/page  ({cores} cores / cpu)")
     for label, r in results.items():
         verdict = "" if label.startswith("health") else (
             f"{mark(r['rate'], TARGET_PAGES_PER_S, True)} pages/s, {mark(r['p95'], TARGET_PAGE_MS)} p95")
         print(f"  {label:30} {r['rate']:8.1f} {r['p50']:7.1f} {r['p95']:7.1f} {r['p99']:7.1f} "
-              f"{r['non_2xx'] + r['socket_errors']:6d}   {r['rate'] / health:5.2f}x  {verdict}")
+              f"{r['non_2xx'] + r['socket_errors']:6d}   {r['rate'] / health:5.2f}x  {verdict:24}"
+              f" {r['cpu_ms']:6.2f}  ({cores * 1000 / max(r['cpu_ms'], 0.001):6.0f}/s)")
     return results
 
 
@@ -733,6 +761,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--explain", type=int, default=3, help="also EXPLAIN this many slowest queries")
     parser.add_argument("--skip-pages", action="store_true", help="queries only")
     args = parser.parse_args()
@@ -761,7 +790,7 @@ def main() -> None:
                 env = app_environment(target, workdir)
                 users = page_users(data, found, args.page_users)
                 measure_test_client(env, users, args.requests)
-                measure_gunicorn(env, users, workdir, args.duration, args.connections, args.threads)
+                measure_gunicorn(env, users, workdir, args.duration, args.connections, args.threads, args.workers)
             print(f"\n({machine_state()})")
         finally:
             target.drop()
