@@ -25,7 +25,7 @@ from werkzeug.serving import make_server
 
 from tests.background_models import service_bpmn
 from tests.integration.test_background import SmtpSink
-from tests.integration.test_workers import Deployment, require_servers
+from tests.integration.test_workers import Deployment, require_servers, wait_for
 from tests.models import GDPR_CALL, definitions, flow, install, user_task
 from webapp import create_app
 
@@ -205,7 +205,7 @@ def test_a_two_minute_deadline_escalates_by_itself_in_the_browser(page, site):
     base, sink = site.url, site.sink
     log_in(page, base, "anna")
     started = time.monotonic()
-    start_case(page, base, "frist", "Nyt tag på Havnegade 12")
+    number = start_case(page, base, "frist", "Nyt tag på Havnegade 12")
     assert open_tasks(page) == ["Behandl ansøgning"]
     reload_until(page, lambda p: open_tasks(p) == ["Eskaleret: behandl straks"], 240,
                  "the two-minute deadline to escalate the case", every=5)
@@ -213,4 +213,16 @@ def test_a_two_minute_deadline_escalates_by_itself_in_the_browser(page, site):
     assert "Frist nået" in page.locator(".journal").inner_text()
     assert len(sink.received(REMINDER_TO)) == 1
     page.screens.shot("two-minute-deadline-escalated")
+
+    # Beat's journal sweep (every 30 s) notifies the caseworker of the escalation task: the bell
+    # counts it, and the notification mail (every minute) reaches her inbox at the SMTP server.
+    wait_for(lambda: sink.received("anna@sagsgang.local"), 150, "the notification mail")
+    [mail] = [message_from_bytes(m.content, policy=policy.default) for m in sink.received("anna@sagsgang.local")]
+    assert mail["Subject"] == f"Ny opgave: Eskaleret: behandl straks ({number})"
+    assert f"/cases/{number}" in mail.get_content()
+    page.reload()
+    assert int(page.locator(".bell .count").get_attribute("data-unread")) == 1
+    page.locator(".bell").click()
+    page.get_by_role("link", name=f"Ny opgave: Eskaleret: behandl straks ({number})").click()
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Eskaleret: behandl straks")
     assert page.console_errors == []
