@@ -23,6 +23,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR as SPIFF_VALIDATOR
 
 from ..errors import ModelError
+from .plain_messages import use_plain_messages
 from .service_tasks import SagsgangSpiffParser
 
 BPMN_SUFFIXES = (".bpmn", ".bpmn20.xml")
@@ -235,6 +236,7 @@ def build_parser(files: Mapping[str, bytes], dialect: str | None = None, validat
 def parse_model(files: Mapping[str, bytes], process_id: str, dialect: str | None = None,
                 validate: bool = True) -> ParsedModel:
     """Parse `files` and build the spec of `process_id` (a process, or a collaboration)."""
+    dialect = dialect or detect_dialect(files)
     parser = build_parser(files, dialect, validate)
     try:
         if process_id in parser.collaborations:
@@ -244,6 +246,8 @@ def parse_model(files: Mapping[str, bytes], process_id: str, dialect: str | None
             subprocess_specs = parser.get_subprocess_specs(process_id)
     except Exception as err:
         raise _model_error(err, _file_of(parser, process_id)) from err
+    if dialect != "camunda":
+        use_plain_messages(_all_task_specs(spec, subprocess_specs), _plain_files(files), _spec_file)
     forms = load_forms(files)
     for task_spec in _all_task_specs(spec, subprocess_specs):
         form = _form_name(task_spec)
@@ -254,6 +258,12 @@ def parse_model(files: Mapping[str, bytes], process_id: str, dialect: str | None
                              file=_spec_file(task_spec), element=task_spec.bpmn_id)
         check_form_schema(form, forms[form])
     return ParsedModel(content_hash(files), process_id, spec, subprocess_specs, forms)
+
+
+def _plain_files(files: Mapping[str, bytes]) -> set[str]:
+    """The BPMN files that use neither SpiffWorkflow's nor Camunda's extensions."""
+    return {name for name, content in files.items() if file_kind(name) == "bpmn"
+            and not any(_uses_namespace(_xml(name, content), ns) for ns in (SPIFF_NS, CAMUNDA_NS))}
 
 
 def _file_of(parser, process_id: str) -> str | None:

@@ -449,8 +449,9 @@ def test_collaboration_message_round_trip():
     ran(COLLAB, case)
     # plain BPMN semantics (manifest, SpiffWorkflow's plain parser): the message carries the task
     # data and its correlation key, and the received payload is merged into the task data
-    known_issue(thrown[0].correlations == {"lover": {"lover_name": "Peggy"}}
-                and case.data == {"lover_name": "Peggy", **payload}, ISSUES["plain-messages"], COLLAB)
+    assert thrown[0].payload == {"lover_name": "Peggy"}
+    assert thrown[0].correlations == {"lover": {"lover_name": "Peggy"}}
+    assert case.data == {"lover_name": "Peggy", **payload}
 
 
 @covers(COLLAB)
@@ -770,12 +771,6 @@ ISSUES = {
         "completed and has no READY manual task and no WAITING timer/message, raise WorkflowError naming "
         "the STARTED/WAITING element(s) (here a Camunda serviceTask with camunda:expression/class is left "
         "STARTED; better still, refuse camunda:expression/class/delegateExpression service tasks at parse time)"),
-    "plain-messages": (
-        "plain BPMN (no extensions) is parsed with the Spiff parser, whose message events send an empty "
-        "payload without a messagePayload and drop a received payload without a messageVariable, so "
-        "the correlation key and the payload of collaboration.bpmn are lost; fix: a 'plain' dialect "
-        "(SpiffWorkflow's BpmnDmnParser) when no spiffworkflow: extension is used, or default the "
-        "payload to the task data"),
     "event-gateway-snapshot": (
         "runtime.snapshot only looks at WAITING tasks whose event_definition is a Timer/Message definition; "
         "an event-based gateway waits with a MultipleEventDefinition, so the case gets no message "
