@@ -15,7 +15,7 @@ from engine.services import documents
 
 from ..ui.documents import _attachment
 from .auth import current_actor
-from .schemas import DeletedDocument, Document, DocumentHistory, DownloadArgs, UploadArgs, ViewArgs
+from .schemas import ID, DeletedDocument, Document, DocumentHistory, DownloadArgs, UploadArgs, ViewArgs
 
 bp = Blueprint("api_documents", __name__, url_prefix="/api/cases", description="Documents of a case")
 
@@ -54,7 +54,7 @@ class Documents(MethodView):
         return added, 201, {"Location": url_for("api_documents.DocumentById", number=number, document_id=added["id"])}
 
 
-@bp.route("/<string:number>/documents/<int:document_id>")
+@bp.route(f"/<string:number>/documents/<{ID}:document_id>")
 class DocumentById(MethodView):
     @bp.doc(operationId="getDocument")
     @bp.arguments(ViewArgs, location="query", as_kwargs=True, unknown=RAISE)
@@ -72,7 +72,7 @@ class DocumentById(MethodView):
             return documents.delete_document(uow, number, document_id, current_actor())
 
 
-@bp.post("/<string:number>/documents/<int:document_id>/versions")
+@bp.post(f"/<string:number>/documents/<{ID}:document_id>/versions")
 @bp.doc(operationId="addDocumentVersion")
 @bp.arguments(UploadArgs, location="files")
 @bp.response(201, Document, headers=LOCATION)
@@ -84,7 +84,7 @@ def add_version(files, number: str, document_id: int):
     return added, 201, {"Location": url_for("api_documents.DocumentById", number=number, document_id=document_id)}
 
 
-@bp.get("/<string:number>/documents/<int:document_id>/content")
+@bp.get(f"/<string:number>/documents/<{ID}:document_id>/content")
 @bp.doc(operationId="downloadDocument", responses={200: {
     "description": "The file, as an attachment", "content": CONTENT,
     "headers": {"Content-Disposition": {"schema": {"type": "string"}}}}})

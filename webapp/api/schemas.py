@@ -20,6 +20,10 @@ def day(**kwargs):
     return fields.Date(**kwargs)
 
 
+# An id in a URL path: a larger number names nothing (404) instead of overflowing a database integer.
+ID = "int(max=2147483647)"
+
+
 class Strict(ma.Schema):
     class Meta:
         unknown = ma.RAISE
@@ -521,11 +525,12 @@ class MeetingDetail(MeetingSummary):
 
 
 class AddToAgendaArgs(Strict):
-    item_id = fields.Integer(required=True, strict=True, metadata={"description": "An item in the committee's queue"})
+    item_id = fields.Integer(required=True, strict=True, validate=validate.Range(1, 2**31 - 1),
+                             metadata={"description": "An item in the committee's queue"})
 
 
 class ReorderArgs(Strict):
-    item_ids = fields.List(fields.Integer(strict=True), required=True,
+    item_ids = fields.List(fields.Integer(strict=True, validate=validate.Range(1, 2**31 - 1)), required=True,
                            metadata={"description": "Every item on the agenda, in the new order"})
 
 
@@ -539,7 +544,7 @@ class PublishArgs(Strict):
 
 
 class DecisionArgs(Strict):
-    item_id = fields.Integer(required=True, strict=True)
+    item_id = fields.Integer(required=True, strict=True, validate=validate.Range(1, 2**31 - 1))
     outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
     decision_text = fields.String(load_default="", validate=validate.Length(max=20_000))
     next_committee = fields.String(allow_none=True, load_default=None, metadata={

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from engine.services import api_tokens
 
 from .auth import current_actor
-from .schemas import NewToken, Token, TokenArgs
+from .schemas import ID, NewToken, Token, TokenArgs
 
 bp = Blueprint("api_tokens", __name__, url_prefix="/api/tokens", description="Personal API tokens")
 
@@ -31,7 +31,7 @@ class Tokens(MethodView):
             return api_tokens.create_token(uow, current_actor(), body["name"], body["expires_in_days"])
 
 
-@bp.route("/<int:token_id>")
+@bp.route(f"/<{ID}:token_id>")
 class TokenById(MethodView):
     @bp.doc(operationId="revokeToken")
     @bp.response(200, Token)

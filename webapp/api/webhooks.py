@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from engine.services import webhooks
 
 from .auth import current_actor
-from .schemas import Delivery, Webhook, WebhookArgs
+from .schemas import ID, Delivery, Webhook, WebhookArgs
 
 bp = Blueprint("api_webhooks", __name__, url_prefix="/api/webhooks", description="Webhooks (administrators)")
 
@@ -36,7 +36,7 @@ class Webhooks(MethodView):
                                                 body["description"])
 
 
-@bp.route("/<int:subscription_id>")
+@bp.route(f"/<{ID}:subscription_id>")
 class WebhookById(MethodView):
     @bp.doc(operationId="deleteWebhook")
     @bp.response(204)
@@ -46,7 +46,7 @@ class WebhookById(MethodView):
             webhooks.delete_subscription(uow, current_actor(), subscription_id)
 
 
-@bp.get("/<int:subscription_id>/deliveries")
+@bp.get(f"/<{ID}:subscription_id>/deliveries")
 @bp.doc(operationId="listDeliveries")
 @bp.response(200, Delivery(many=True))
 def deliveries(subscription_id: int):
