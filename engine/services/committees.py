@@ -154,6 +154,11 @@ def seat(uow: UnitOfWork, actor: str, committee_key: str, username: str, role: s
     if role not in COMMITTEE_ROLES:
         raise InvalidInput(f"role must be one of {', '.join(COMMITTEE_ROLES)}", field="role")
     committee, user = get_committee(session, committee_key), get_user(session, username)
+    if role == "chair":  # a committee has one chair: the new one takes over
+        for other in session.scalars(select(CommitteeMember).where(
+                CommitteeMember.committee_id == committee.id, CommitteeMember.role == "chair",
+                CommitteeMember.user_id != user.id)):
+            session.delete(other)
     exists = session.scalar(select(CommitteeMember.id).where(
         CommitteeMember.committee_id == committee.id, CommitteeMember.user_id == user.id, CommitteeMember.role == role))
     if exists is None:

@@ -107,3 +107,37 @@ def test_assemble_order_publish_and_decide(page, live_server, viewport):
     assert other  # the other committee's item stayed in its own queue
     assert page.console_errors == []
     assert re.search(r"Dispensation meddelt som indstillet", page.locator(f"#item-{ids[0]}").inner_text())
+
+
+def test_an_administrator_sets_up_a_committee(page, live_server, viewport):
+    base = live_server.url
+    load_demo_committees(live_server.ctx)
+    page.goto(f"{base}/login")
+    page.get_by_label("Brugernavn").fill("admin")
+    page.get_by_label("Adgangskode").fill("demo")
+    page.get_by_role("button", name="Log ind").click()
+    page.goto(f"{base}/agenda/")
+    page.get_by_role("link", name="Administrér udvalg").click()
+    expect(page.locator("#committee-teknik-miljoe-udvalget")).to_contain_text("freja")
+    page.get_by_label("Nøgle").fill("Børn og unge")
+    page.get_by_label("Navn").fill("Børne- og Ungeudvalget")
+    page.get_by_role("button", name="Opret udvalg").click()
+    error = page.locator("#key-error")  # beside the field, with what was typed kept
+    expect(error).to_contain_text("Brug små bogstaver")
+    assert page.get_by_label("Navn").input_value() == "Børne- og Ungeudvalget"
+    page.screens.shot("committee-error")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
+    page.get_by_label("Nøgle").fill("boerne-unge-udvalget")
+    page.get_by_role("button", name="Opret udvalg").click()
+    page.wait_for_url(f"{base}/agenda/admin/committees/boerne-unge-udvalget")
+    page.get_by_label("Formand").select_option("freja")
+    page.get_by_role("button", name="Gem formand").click()
+    expect(page.locator(".flashes")).to_contain_text("Formanden er gemt.")
+    page.get_by_label("Person").select_option("dorte")
+    page.get_by_label("Plads", exact=True).select_option("secretary")
+    page.get_by_role("button", name="Tilføj plads").click()
+    expect(page.locator("#secretary-seats")).to_contain_text("dorte")
+    expect(page.locator("#member-seats")).to_contain_text("freja")
+    page.screens.shot("committee-seated")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert page.console_errors == []

@@ -38,6 +38,12 @@ def test_an_administrator_creates_a_committee_seats_people_and_changes_its_deadl
         committees.set_chair(uow, "admin", "boerne-unge-udvalget", "gustav")  # one chair: freja steps down
     found = detail(ctx, "boerne-unge-udvalget")
     assert found["chair"] == "gustav" and found["agenda_deadline_days"] == 5
+    with ctx.unit_of_work() as uow:
+        committees.seat(uow, "admin", "oekonomiudvalget", "gustav", "chair")  # seating a chair replaces the old
+    with ctx.unit_of_work(read_only=True) as uow:
+        chairs = uow.session.scalars(select(CommitteeMember).join(Committee).where(
+            Committee.key == "oekonomiudvalget", CommitteeMember.role == "chair")).all()
+        assert [c.user.username for c in chairs] == ["gustav"]
     assert [m["username"] for m in found["members"]] == ["freja", "gustav"]
     assert [m["username"] for m in found["secretaries"]] == ["erik"]
     meeting = plan(ctx, "boerne-unge-udvalget", days=20, actor="erik")  # the new secretary plans
