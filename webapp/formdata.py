@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from engine.services.documents import DOCUMENT_FIELD
+
 ROWS_PREFIX = "_rows."  # hidden input per repeating group: how many rows the form shows
 TEXTAREA_LENGTH = 200   # a string allowed to be longer than this gets a textarea
 LOCAL_TIME = ZoneInfo("Europe/Copenhagen")
@@ -30,7 +32,7 @@ class Field:
     key: str
     title: str
     description: str
-    kind: str  # text textarea email date datetime number integer choice multichoice boolean rows group unsupported
+    kind: str  # text textarea email date datetime number integer choice multichoice boolean rows group file unsupported
     required: bool = False
     options: list[tuple[str, str]] = field(default_factory=list)  # (submitted value, label)
     option_values: dict[str, object] = field(default_factory=dict)  # submitted value -> typed value
@@ -77,14 +79,17 @@ def _field(schema: dict, name: str, key: str, required: bool) -> Field:
     elif kind_of == "string":
         widget = schema.get("x-widget")
         fmt = schema.get("format")
-        if widget in ("textarea", "text"):
+        if fmt == "data-url" or schema.get(DOCUMENT_FIELD) is True:
+            # A file that becomes a case document; the engine takes them only at the form's top level.
+            made.kind = "file" if "." not in name else "unsupported"
+        elif widget in ("textarea", "text"):
             made.kind = widget
         elif fmt in ("date", "email"):
             made.kind = fmt
         elif fmt == "date-time":
             made.kind = "datetime"
         elif schema.get("contentEncoding") or schema.get("contentMediaType") or fmt == "binary":
-            made.kind = "unsupported"  # files come with the documents feature
+            made.kind = "unsupported"  # bytes inside the form data: files go to documents instead
         else:
             made.kind = "textarea" if schema.get("maxLength", 0) > TEXTAREA_LENGTH else "text"
     elif kind_of in ("number", "integer", "boolean"):
@@ -102,6 +107,11 @@ def _field(schema: dict, name: str, key: str, required: bool) -> Field:
     made.options = [(str(value), label) for value, label in options]
     made.option_values = {str(value): value for value, _ in options}
     return made
+
+
+def file_fields(schema: dict | None) -> list[Field]:
+    """The form's file fields (each file becomes a document of the case)."""
+    return [f for f in fields_of(schema) if f.kind == "file"]
 
 
 def fields_of(schema: dict | None, prefix: str = "") -> list[Field]:
@@ -187,7 +197,7 @@ def parse_form(schema: dict | None, form) -> tuple[dict, list[dict], FormState]:
 def _parse_object(fields: list[Field], form, state: FormState, problems: list[dict]) -> dict:
     data = {}
     for f in fields:
-        if f.kind == "unsupported":
+        if f.kind in ("unsupported", "file"):  # a file field's file goes to the engine beside the data
             continue
         if f.kind == "group":
             value = _parse_object(f.children, form, state, problems)

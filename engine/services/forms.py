@@ -82,6 +82,7 @@ def task_form(uow: UnitOfWork, task_id: str, actor: str) -> dict:
             "assign": bool(permissions.may_assign_task(session, user.id, holders)),
             "delegate": bool(permissions.may_delegate_task(session, user.id, holders)),
             "take_back": task.owner_id is not None and bool(permissions.may_take_back_task(session, user.id, holders)),
+            "plan": bool(permissions.may_plan_task(session, user.id, holders)),
         }
         if actions["assign"] or actions["delegate"]:
             colleagues = _colleagues(session, user.id, task.candidate_group_id)
@@ -96,6 +97,7 @@ def task_form(uow: UnitOfWork, task_id: str, actor: str) -> dict:
         "candidate_group": task.candidate_group.key if task.candidate_group else None,
         "candidate_group_name": task.candidate_group.name if task.candidate_group else None,
         "created_at": task.created_at.isoformat(), "due_at": task.due_at.isoformat() if task.due_at else None,
+        "follow_up_at": task.follow_up_at.isoformat() if task.follow_up_at else None, "priority": task.priority,
         "completed_at": task.completed_at.isoformat() if task.completed_at else None,
         "completed_by": task.completed_by.username if task.completed_by else None,
         "completed_by_name": task.completed_by.name if task.completed_by else None,

@@ -56,13 +56,13 @@ _TASK_VIEW = (
 
 # --- the actions ------------------------------------------------------------------------------------
 
-def claim_task(uow: UnitOfWork, task_id: str, actor: str) -> dict:
+def claim_task(uow: UnitOfWork, task_id: str, actor: str, expected_row_version: int | None = None) -> dict:
     """A member of the candidate group takes an unassigned group task.
 
     Two members claiming at once: the first wins, the second gets a Conflict naming the winner.
     Claiming a task one already holds changes nothing.
     """
-    action = _TaskAction(uow, task_id, actor)
+    action = _TaskAction(uow, task_id, actor, expected_row_version=expected_row_version)
     row = action.row
     if row.assignee_id == action.actor_id:
         return action.unchanged()
@@ -74,9 +74,9 @@ def claim_task(uow: UnitOfWork, task_id: str, actor: str) -> dict:
     return action.write("task_claimed", {"assignee": actor}, {"assignee_id": action.actor_id}, verdict)
 
 
-def unclaim_task(uow: UnitOfWork, task_id: str, actor: str) -> dict:
+def unclaim_task(uow: UnitOfWork, task_id: str, actor: str, expected_row_version: int | None = None) -> dict:
     """Hand a claimed task back to its candidate group (unassigned again)."""
-    action = _TaskAction(uow, task_id, actor)
+    action = _TaskAction(uow, task_id, actor, expected_row_version=expected_row_version)
     row = action.row
     if row.assignee_id is None:
         raise Conflict(f"task '{row.name}' of case {row.number} is not taken by anyone; it was handed back "
@@ -87,9 +87,10 @@ def unclaim_task(uow: UnitOfWork, task_id: str, actor: str) -> dict:
                         {"assignee_id": None, "owner_id": None}, verdict)
 
 
-def assign_task(uow: UnitOfWork, task_id: str, actor: str, assignee: str) -> dict:
+def assign_task(uow: UnitOfWork, task_id: str, actor: str, assignee: str,
+                expected_row_version: int | None = None) -> dict:
     """Give a task to a colleague (ends a delegation: the colleague simply holds it)."""
-    action = _TaskAction(uow, task_id, actor)
+    action = _TaskAction(uow, task_id, actor, expected_row_version=expected_row_version)
     row = action.row
     verdict = permissions.may_assign_task(uow.session, action.actor_id, action.holders, action.today)
     action.require(verdict, "assign")
@@ -100,9 +101,10 @@ def assign_task(uow: UnitOfWork, task_id: str, actor: str, assignee: str) -> dic
                         {"assignee_id": target_id, "owner_id": None}, verdict)
 
 
-def delegate_task(uow: UnitOfWork, task_id: str, actor: str, delegate: str) -> dict:
+def delegate_task(uow: UnitOfWork, task_id: str, actor: str, delegate: str,
+                  expected_row_version: int | None = None) -> dict:
     """Let a colleague work a task: the delegate completes it; the owner keeps seeing it and may take it back."""
-    action = _TaskAction(uow, task_id, actor)
+    action = _TaskAction(uow, task_id, actor, expected_row_version=expected_row_version)
     row = action.row
     verdict = permissions.may_delegate_task(uow.session, action.actor_id, action.holders, action.today)
     action.require(verdict, "delegate")
@@ -110,16 +112,16 @@ def delegate_task(uow: UnitOfWork, task_id: str, actor: str, delegate: str) -> d
     owner_id = row.owner_id if row.owner_id is not None else row.assignee_id
     if target_id == owner_id:
         raise InvalidInput(f"{delegate} holds task '{row.name}' already; delegate it to someone else",
-                           field="delegate")
+                           field="delegate", reason="holds_it")
     if row.assignee_id == target_id:
         return action.unchanged()
     return action.write("task_delegated", {"delegate": delegate, "owner": action.username(owner_id)},
                         {"assignee_id": target_id, "owner_id": owner_id}, verdict)
 
 
-def take_back_task(uow: UnitOfWork, task_id: str, actor: str) -> dict:
+def take_back_task(uow: UnitOfWork, task_id: str, actor: str, expected_row_version: int | None = None) -> dict:
     """The owner of a delegated task takes it back from the delegate."""
-    action = _TaskAction(uow, task_id, actor)
+    action = _TaskAction(uow, task_id, actor, expected_row_version=expected_row_version)
     row = action.row
     if row.owner_id is None:
         raise Conflict(f"task '{row.name}' of case {row.number} is not delegated; it was taken back or "
@@ -131,20 +133,24 @@ def take_back_task(uow: UnitOfWork, task_id: str, actor: str) -> dict:
                         {"assignee_id": row.owner_id, "owner_id": None}, verdict)
 
 
-def set_due_date(uow: UnitOfWork, task_id: str, actor: str, due, now: datetime | None = None) -> dict:
+def set_due_date(uow: UnitOfWork, task_id: str, actor: str, due, now: datetime | None = None,
+                 expected_row_version: int | None = None) -> dict:
     """Set (or with None clear) a task's due date: a datetime, a date, an ISO date-time or an ISO 8601
     duration from now ('P7D')."""
-    return _set_moment(uow, task_id, actor, due, "due_at", "task_due_date_set", now)
+    return _set_moment(uow, task_id, actor, due, "due_at", "task_due_date_set", now, expected_row_version)
 
 
-def set_follow_up_date(uow: UnitOfWork, task_id: str, actor: str, follow_up, now: datetime | None = None) -> dict:
+def set_follow_up_date(uow: UnitOfWork, task_id: str, actor: str, follow_up, now: datetime | None = None,
+                       expected_row_version: int | None = None) -> dict:
     """Set (or clear) the date on which the task's holder wants to look at it again."""
-    return _set_moment(uow, task_id, actor, follow_up, "follow_up_at", "task_follow_up_date_set", now)
+    return _set_moment(uow, task_id, actor, follow_up, "follow_up_at", "task_follow_up_date_set", now,
+                       expected_row_version)
 
 
-def set_priority(uow: UnitOfWork, task_id: str, actor: str, priority) -> dict:
+def set_priority(uow: UnitOfWork, task_id: str, actor: str, priority,
+                 expected_row_version: int | None = None) -> dict:
     """Set a task's priority, 0 (lowest) to 100 (highest); new tasks have the model's or 50."""
-    action = _TaskAction(uow, task_id, actor)
+    action = _TaskAction(uow, task_id, actor, expected_row_version=expected_row_version)
     verdict = permissions.may_plan_task(uow.session, action.actor_id, action.holders, action.today)
     action.require(verdict, "change the priority of")
     value = clean_priority(priority)
@@ -165,8 +171,8 @@ def clean_priority(priority) -> int:
 
 
 def _set_moment(uow: UnitOfWork, task_id: str, actor: str, value, column: str, kind: str,
-                now: datetime | None) -> dict:
-    action = _TaskAction(uow, task_id, actor)
+                now: datetime | None, expected_row_version: int | None = None) -> dict:
+    action = _TaskAction(uow, task_id, actor, expected_row_version=expected_row_version)
     verdict = permissions.may_plan_task(uow.session, action.actor_id, action.holders, action.today)
     action.require(verdict, "plan")
     moment = parse_moment(value, column, now)
@@ -181,7 +187,8 @@ def _set_moment(uow: UnitOfWork, task_id: str, actor: str, value, column: str, k
 class _TaskAction:
     """The task row and its case, locked, plus what every action does with them."""
 
-    def __init__(self, uow: UnitOfWork, task_id: str, actor: str, today: date | None = None):
+    def __init__(self, uow: UnitOfWork, task_id: str, actor: str, today: date | None = None,
+                 expected_row_version: int | None = None):
         self.uow, self.session = uow, uow.session
         self.conn = self.session.connection()
         self.actor = actor
@@ -193,6 +200,10 @@ class _TaskAction:
         if self.row.state != "open":
             raise Conflict(f"task '{self.row.name}' of case {self.row.number} is already {self.row.state}",
                            field="task_id")
+        # A page or client that read the case at another row_version decided on what it no longer shows.
+        if expected_row_version is not None and expected_row_version != self.row.row_version:
+            raise Conflict(f"case {self.row.number} was changed meanwhile (version {self.row.row_version}, "
+                           f"the page showed {expected_row_version}); reload and try again", field="row_version")
         self.holders = TaskHolders(self.row.assignee_id, self.row.candidate_group_id, self.row.owner_id)
         self.today = today or local_today()
 
@@ -253,7 +264,8 @@ def _user_id(session: Session, username, field: str, acting: bool = False) -> in
     if not row.is_active:
         if acting:
             raise NotAllowed(f"user '{username}' is deactivated")
-        raise InvalidInput(f"user '{username}' is deactivated and cannot take tasks", field=field)
+        raise InvalidInput(f"user '{username}' is deactivated and cannot take tasks", field=field,
+                           reason="deactivated")
     return row.id
 
 

@@ -17,10 +17,17 @@ class FormView:
     state: FormState
     errors: dict[str, list[str]] = field(default_factory=dict)
     general: list[str] = field(default_factory=list)
+    file_max_bytes: int = 0  # the largest file a file field takes (the page that draws the form sets it)
+    file_max_text: str = ""
 
     @property
     def has_errors(self) -> bool:
         return bool(self.errors or self.general)
+
+    @property
+    def has_files(self) -> bool:
+        """A file field needs the form sent as multipart/form-data."""
+        return any(f.kind == "file" for f in self.fields)
 
     def error_list(self) -> list[tuple[str, str, str]]:
         """(input id, field title, message) for the summary above the form, in the form's order."""

@@ -1,16 +1,21 @@
 """My tasks, my group's tasks, a task's form, and claiming, handing back, assigning, delegating."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine.errors import Conflict, InvalidInput, NotAllowed
-from engine.services import cases, forms, tasks, worklists
+from engine.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from engine.localtime import TIMEZONE as LOCAL_TIME
+from engine.services import cases, documents, forms, tasks, worklists
 
+from ..formdata import file_fields
 from ..markdown import render_markdown
 from ..reading import reader
 from ..security import current_user, safe_next
 from . import navigation
+from .documents import document_size, upload_problem
 from .forms import apply_row_action, form_view, merge_problems, parse_form
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
@@ -62,10 +67,15 @@ def list_title(scope: str) -> str:
     return {"mine": _("My tasks"), "group": _("My group's tasks"), "delegated": _("Delegated by me")}[scope]
 
 
-def _render_task(view: dict, form=None, message: str | None = None, status: int = 200):
+def _render_task(view: dict, form=None, message: str | None = None, status: int = 200,
+                 controls: dict | None = None):
     if form is None and view["may_complete"]:
         form = form_view(view["schema"], data=view["values"])
+    if form is not None and form.has_files:
+        form.file_max_bytes = _engine().settings.document_max_bytes
+        form.file_max_text = document_size(form.file_max_bytes)
     return render_template("tasks/form.html", task=view, form=form, message=message,
+                           controls=controls or control_state(view),
                            instructions=render_markdown(view["instructions"])), status
 
 
@@ -90,19 +100,62 @@ def complete(task_id: str):
         return _render_task(view, form_view(schema, state=state))
     if not view["may_complete"]:
         return _refused(view)
+    files = _uploaded_files(schema)
     if problems:
-        problems = merge_problems(problems, forms.check_form(schema, data, view["form"]))
-        return _render_task(view, form_view(schema, state=state, problems=problems), status=422)
+        # A chosen file would satisfy its field: check the rest of the form as if it were attached.
+        checked = dict(data, **{name: "document:0" for name in files})
+        problems = merge_problems(problems, forms.check_form(schema, checked, view["form"]))
+        return _render_task(view, form_view(schema, state=state, problems=problems + _choose_again(files, problems)),
+                            status=422)
     try:
         with _engine().unit_of_work() as uow:
-            result = cases.complete_task(uow, task_id, current_user(), data)
+            if files:
+                result = documents.complete_task_with_documents(uow, task_id, current_user(), data, files)
+            else:
+                result = cases.complete_task(uow, task_id, current_user(), data)
     except InvalidInput as err:
-        problems = err.context.get("problems") or [{"field": err.field or "(form)", "message": err.message}]
-        return _render_task(view, form_view(schema, state=state, problems=problems), status=422)
+        problems = err.context.get("problems") or [_file_problem(err, schema)]
+        problems = [_choose_a_file(p, schema) for p in problems]
+        return _render_task(view, form_view(schema, state=state, problems=problems + _choose_again(files, problems)),
+                            status=422)
     except (Conflict, NotAllowed):
         return _refused(_task_view(task_id))
     flash(_("“%(task)s” is done.", task=view["name"]), "success")
     return redirect(url_for("cases.show", number=result["number"]))
+
+
+def _uploaded_files(schema: dict | None) -> dict[str, tuple[str, bytes]]:
+    """The files chosen in the form's file fields: name and at most the limit plus one byte (the
+    engine refuses a larger one beside its field)."""
+    limit = _engine().settings.document_max_bytes
+    files = {}
+    for f in file_fields(schema):
+        upload = request.files.get(f.name)
+        if upload is not None and upload.filename:
+            files[f.name] = (upload.filename, upload.stream.read(limit + 1))
+    return files
+
+
+def _file_problem(err: InvalidInput, schema: dict | None) -> dict:
+    """An engine refusal as a form problem; a refused file gets its reason in the user's language."""
+    field = err.field or "(form)"
+    if field in {f.name for f in file_fields(schema)} and err.context.get("reason"):
+        return {"field": field, "message": upload_problem(err)}
+    return {"field": field, "message": err.message}
+
+
+def _choose_a_file(problem: dict, schema: dict | None) -> dict:
+    if problem.get("validator") == "required" and problem.get("field") in {f.name for f in file_fields(schema)}:
+        return {"field": problem["field"], "message": _("Choose a file.")}
+    return problem
+
+
+def _choose_again(files: dict, problems: list[dict]) -> list[dict]:
+    """A browser does not keep a chosen file when the form comes back: ask for it again, beside its field."""
+    named = {p.get("field") for p in problems}
+    return [{"field": name, "message": _("Choose the file again: the form came back because of the errors "
+                                         "shown, and a browser does not keep a chosen file.")}
+            for name in files if name not in named]
 
 
 def _refused(view: dict):
@@ -118,18 +171,71 @@ def _refused(view: dict):
                                       "meanwhile). Your entries were not saved."), 403)
 
 
-# --- claim, hand back, assign, delegate, take back ----------------------------------------------------
+# --- claim, hand back, assign, delegate, take back; due date, follow-up date, priority ------------------
 
-def _task_action(task_id: str, act, done: str, **arguments):
-    """Run one task service; a lost race or a refusal becomes a message on the page the user came from."""
+# The engine's field names of the task controls, and the input each one's error stands beside.
+CONTROL_INPUTS = {"assignee": "assign-colleague", "delegate": "delegate-colleague", "due_at": "plan-due",
+                  "follow_up_at": "plan-follow-up", "priority": "plan-priority"}
+
+
+def control_state(view: dict, values: dict | None = None, errors: dict | None = None) -> dict:
+    """What the task page's controls show: the current plan (local dates), or what was typed, and errors."""
+    shown = {"due": _local_date(view.get("due_at")), "follow_up": _local_date(view.get("follow_up_at")),
+             "priority": "" if view.get("priority") is None else str(view["priority"])}
+    shown.update(values or {})
+    return {"values": shown, "errors": errors or {}}
+
+
+def _local_date(moment: str | None) -> str:
+    return datetime.fromisoformat(moment).astimezone(LOCAL_TIME).date().isoformat() if moment else ""
+
+
+def _expected_row_version() -> int | None:
+    """The case's row_version the page was drawn from; the engine refuses the action if the case moved on."""
+    raw = request.form.get("row_version", "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
+def _control_problem(err: InvalidInput | NotFound, field: str, typed: str) -> str:
+    """An engine refusal of a control's value, in the user's language."""
+    if isinstance(err, NotFound):
+        return _("There is no user “%(name)s”.", name=typed)
+    if field in ("due_at", "follow_up_at"):
+        return _("“%(value)s” is not a date. Write it as 2026-12-24.", value=typed)
+    if field == "priority":
+        return _("Enter a whole number from 0 (lowest) to 100 (highest).")
+    if err.context.get("reason") == "deactivated":
+        return _("%(name)s is deactivated and cannot take tasks.", name=typed)
+    if err.context.get("reason") == "holds_it":
+        return _("%(name)s holds the task already. Delegate it to someone else.", name=typed)
+    return _("That was not possible: %(detail)s", detail=err.message)
+
+
+def _task_action(task_id: str, act, done: str, typed: tuple[str, str] = ("", ""), **arguments):
+    """Run one task service; a lost race or a refusal becomes a message on the page the user came from.
+
+    A value the engine refuses (an unknown colleague, a date in the wrong form) is shown beside its
+    input on the task page again, with what was typed; `typed` is (the control's name, the text).
+    """
     back = safe_next(request.form.get("next")) or url_for("tasks.show", task_id=task_id)
     try:
         with _engine().unit_of_work() as uow:
-            act(uow, task_id, current_user(), **arguments)
+            act(uow, task_id, current_user(), expected_row_version=_expected_row_version(), **arguments)
     except Conflict as err:
         flash(_("Someone else changed the task meanwhile: %(detail)s", detail=err.message), "error")
         return redirect(back)
-    except (NotAllowed, InvalidInput) as err:
+    except (InvalidInput, NotFound) as err:
+        field = err.context.get("field")
+        if field not in CONTROL_INPUTS:
+            if isinstance(err, NotFound):
+                raise
+            flash(_("That was not possible: %(detail)s", detail=err.message), "error")
+            return redirect(back)
+        view = _task_view(task_id)
+        values = {typed[0]: typed[1]} if typed[0] in ("due", "follow_up", "priority") else {}
+        controls = control_state(view, values, {field: [_control_problem(err, field, typed[1])]})
+        return _render_task(view, status=422, controls=controls)
+    except NotAllowed as err:
         flash(_("That was not possible: %(detail)s", detail=err.message), "error")
         return redirect(back)
     flash(done, "success")
@@ -148,18 +254,41 @@ def unclaim(task_id: str):
 
 @bp.post("/<task_id>/assign")
 def assign(task_id: str):
-    colleague = request.form.get("colleague", "")
+    colleague = request.form.get("colleague", "").strip()
     return _task_action(task_id, tasks.assign_task, _("The task is assigned to %(who)s.", who=colleague),
-                        assignee=colleague)
+                        ("colleague", colleague), assignee=colleague)
 
 
 @bp.post("/<task_id>/delegate")
 def delegate(task_id: str):
-    colleague = request.form.get("colleague", "")
+    colleague = request.form.get("colleague", "").strip()
     return _task_action(task_id, tasks.delegate_task, _("The task is delegated to %(who)s.", who=colleague),
-                        delegate=colleague)
+                        ("colleague", colleague), delegate=colleague)
 
 
 @bp.post("/<task_id>/take-back")
 def take_back(task_id: str):
     return _task_action(task_id, tasks.take_back_task, _("You took the task back."))
+
+
+@bp.post("/<task_id>/due")
+def set_due(task_id: str):
+    due = request.form.get("due", "").strip()
+    done = _("The due date is %(day)s.", day=due) if due else _("The task has no due date now.")
+    return _task_action(task_id, tasks.set_due_date, done, ("due", due), due=due or None)
+
+
+@bp.post("/<task_id>/follow-up")
+def set_follow_up(task_id: str):
+    follow_up = request.form.get("follow_up", "").strip()
+    done = (_("You will be reminded to look at the task on %(day)s.", day=follow_up) if follow_up
+            else _("The task has no follow-up date now."))
+    return _task_action(task_id, tasks.set_follow_up_date, done, ("follow_up", follow_up),
+                        follow_up=follow_up or None)
+
+
+@bp.post("/<task_id>/priority")
+def set_priority(task_id: str):
+    priority = request.form.get("priority", "").strip()
+    return _task_action(task_id, tasks.set_priority, _("The priority is %(n)s.", n=priority),
+                        ("priority", priority), priority=priority)

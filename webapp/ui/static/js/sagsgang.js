@@ -47,6 +47,35 @@
       });
   }
 
+  // A file past the upload limit would make the whole request too large for the server to read,
+  // and the page that answers could not keep what was typed: say so beside the field instead.
+  function checkFileSizes(event) {
+    var form = event.target;
+    var tooLarge = null;
+    form.querySelectorAll("input[type=file][data-max-bytes]").forEach(function (input) {
+      var limit = Number(input.dataset.maxBytes);
+      var old = input.parentNode.querySelector(".error-message.file-size");
+      if (old) { old.remove(); }
+      var big = Array.prototype.some.call(input.files || [], function (file) { return file.size > limit; });
+      if (big) {
+        var message = document.createElement("p");
+        message.className = "error-message file-size";
+        message.id = input.id + "-size-error";
+        message.textContent = input.dataset.tooLarge;
+        input.parentNode.insertBefore(message, input);
+        input.setAttribute("aria-invalid", "true");
+        var described = (input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+        if (described.indexOf(message.id) < 0) { described.push(message.id); }
+        input.setAttribute("aria-describedby", described.join(" "));
+        tooLarge = tooLarge || input;
+      }
+    });
+    if (tooLarge) {
+      event.preventDefault();
+      tooLarge.focus();
+    }
+  }
+
   function init(root) {
     (root || document).querySelectorAll(".diagram[data-src]").forEach(showDiagram);
   }
@@ -55,5 +84,6 @@
     focusErrorSummary();
     init(document);
   });
+  document.addEventListener("submit", checkFileSizes);
   document.addEventListener("htmx:afterSwap", function (event) { init(event.target); });
 })();
