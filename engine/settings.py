@@ -70,6 +70,11 @@ class Settings:
     oidc_scopes: str = "openid email profile"
     oidc_user_claims: tuple = ("preferred_username", "email")
     oidc_label: str = "Microsoft Entra ID"
+    # Failed sign-ins allowed per account and per client address in a moving window ("5 per 15
+    # minutes", the limits library's notation); counted in Redis when configured, else in memory.
+    login_limit_account: str = "5 per 15 minutes"
+    login_limit_address: str = "50 per 15 minutes"
+    login_limit_storage: str = "memory://"
     # Case documents (engine/storage.py): on disk under document_path, or in an S3-compatible
     # bucket; each upload at most document_max_bytes.
     document_store: str = "file"  # file or s3
@@ -202,7 +207,22 @@ def _web_settings(env, mode: str) -> dict:
         oidc_scopes=env.get("SAGSGANG_OIDC_SCOPES", Settings.oidc_scopes),
         oidc_user_claims=claims or Settings.oidc_user_claims,
         oidc_label=env.get("SAGSGANG_OIDC_LABEL", Settings.oidc_label),
+        login_limit_account=env.get("SAGSGANG_LOGIN_LIMIT_ACCOUNT", "").strip() or Settings.login_limit_account,
+        login_limit_address=env.get("SAGSGANG_LOGIN_LIMIT_ADDRESS", "").strip() or Settings.login_limit_address,
+        login_limit_storage=_login_limit_storage(env, mode),
     )
+
+
+def _login_limit_storage(env, mode: str) -> str:
+    """Where failed sign-ins are counted: one process keeps them in memory; several web processes
+    must share the count, so production uses Redis (the broker's, unless named apart)."""
+    storage = env.get("SAGSGANG_LOGIN_LIMIT_STORAGE", "").strip()
+    if not storage:
+        broker = env.get("SAGSGANG_BROKER_URL", Settings.broker_url)
+        storage = broker if mode == "production" and broker.startswith(("redis://", "rediss://")) else "memory://"
+    if not storage.startswith(("memory://", "redis://", "rediss://")):
+        raise SettingsError(f"SAGSGANG_LOGIN_LIMIT_STORAGE must be memory:// or a redis:// URL, not {storage!r}")
+    return storage
 
 
 def _document_settings(env, instance: Path) -> dict:

@@ -1,13 +1,21 @@
 """Signing in and out: local accounts, OpenID Connect (Entra ID, Keycloak), and the language choice."""
 from __future__ import annotations
 
+import math
+import time
+
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_limiter import Limiter, RateLimitExceeded, RequestLimit
+from flask_limiter.util import get_remote_address
+from limits import parse_many
 
 from engine.errors import NotAllowed, NotFound
 from engine.services import accounts
+from engine.settings import SettingsError
 
 from ..i18n import LANGUAGES
 from ..security import public, safe_next, sign_in, sign_out
@@ -59,6 +67,63 @@ def login():
             return _login_page(_("Wrong username or password."), 401)
     sign_in(account)
     return redirect(safe_next(request.form.get("next")) or url_for("home.index"))
+
+
+# --- throttling failed sign-ins ---------------------------------------------------------------------
+
+def _account_key() -> str:
+    """Failed sign-ins count per account, however its name is typed."""
+    return request.form.get("username", "").strip().lower()
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
+def _too_many(limit: RequestLimit):
+    """Past the limit every attempt is refused, right password or not, until the window has room."""
+    minutes = max(1, math.ceil((limit.reset_at - time.time()) / 60))
+    message = ngettext("Too many failed sign-ins. Wait %(num)s minute and try again.",
+                       "Too many failed sign-ins. Wait %(num)s minutes and try again.", minutes)
+    page, status = _login_page(message, 429)
+    response = current_app.make_response((page, status))
+    response.headers["Retry-After"] = str(minutes * 60)
+    return response
+
+
+@bp.errorhandler(RateLimitExceeded)
+def refused_sign_in(error: RateLimitExceeded):
+    """The login page with the reason (made by _too_many), not the app's generic error page."""
+    return error.response if error.response is not None else _login_page(
+        _("Too many failed sign-ins. Wait a while and try again."), 429)
+
+
+@bp.record_once
+def limit_sign_ins(state) -> None:
+    """Throttle failed sign-ins per account and per client address (Flask-Limiter, one limiter per app).
+
+    Runs when the blueprint is registered, after its routes are: it wraps the app's login view. Only
+    a failed attempt (401) counts; a successful one does not. If the counting store (Redis) is down,
+    sign-in still works and the error is logged: a Redis outage must not lock every employee out.
+    """
+    app = state.app
+    settings = app.extensions["sagsgang"].settings
+    for variable, value in (("SAGSGANG_LOGIN_LIMIT_ACCOUNT", settings.login_limit_account),
+                            ("SAGSGANG_LOGIN_LIMIT_ADDRESS", settings.login_limit_address)):
+        try:
+            parse_many(value)
+        except ValueError:
+            raise SettingsError(f"{variable} must be a rate such as '5 per 15 minutes', not {value!r}") from None
+    limiter = Limiter(get_remote_address, app=app, storage_uri=settings.login_limit_storage,
+                      key_prefix="sagsgang-login", strategy="moving-window", headers_enabled=False,
+                      swallow_errors=True)
+    app.extensions["sagsgang_login_limiter"] = limiter
+    view = app.view_functions["auth.login"]
+    view = limiter.limit(settings.login_limit_account, key_func=_account_key, scope="account", methods=["POST"],
+                         deduct_when=_failed, on_breach=_too_many)(view)
+    view = limiter.limit(settings.login_limit_address, scope="address", methods=["POST"], deduct_when=_failed,
+                         on_breach=_too_many)(view)
+    app.view_functions["auth.login"] = view
 
 
 @bp.post("/logout")
