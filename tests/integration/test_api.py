@@ -3,6 +3,7 @@ system that works a case from start to end knowing nothing but the OpenAPI docum
 from __future__ import annotations
 
 import copy
+import io
 import json
 from datetime import date
 
@@ -36,11 +37,13 @@ class OpenApiClient:
                            for method, op in item.items() if isinstance(op, dict) and "operationId" in op}
 
     def call(self, operation_id: str, path: dict | None = None, query: dict | None = None, json_body=None,
-             headers: dict | None = None):
+             headers: dict | None = None, files: dict | None = None):
         method, template, operation = self.operations[operation_id]
         url = template.format(**(path or {}))
+        if files is not None:  # only where the document says the body is multipart/form-data
+            assert "multipart/form-data" in operation["requestBody"]["content"], operation_id
         response = self.client.open(url, method=method.upper(), query_string=query, json=json_body,
-                                    headers={**self.headers, **(headers or {})})
+                                    data=files, headers={**self.headers, **(headers or {})})
         self.check(operation, response)
         return response
 
@@ -52,6 +55,8 @@ class OpenApiClient:
         media = response.mimetype
         assert media in documented.get("content", {}), (response.status_code, media, response.get_data(True))
         schema = self.json_schema(documented["content"][media]["schema"])
+        if schema.get("format") == "binary":
+            return
         jsonschema.validate(response.get_json(), schema)
 
     def resolve(self, node):
@@ -126,6 +131,33 @@ def test_another_system_works_a_case_from_start_to_end_with_only_the_openapi_doc
     assert detail["status"] == "closed" and all(t["state"] != "open" for t in detail["tasks"])
     found = api.call("search", query={"q": "ESDH"}).get_json()
     assert [hit["case"]["number"] for hit in found["items"]] == [number]
+
+
+def test_another_system_hands_over_plans_and_files_on_a_task_with_only_the_openapi_document(ctx, client):
+    api = OpenApiClient(client, token_for(ctx, "anna"))
+    start = api.call("getCaseType", {"key": "aktindsigt"}).get_json()
+    case = api.call("openCase", json_body={"case_type": "aktindsigt", "title": "Aktindsigt, vejsag",
+                                           "data": fill(start["schema"])}).get_json()
+    task_id, number = case["open_tasks"][0]["id"], case["number"]
+    etag = api.call("getCase", {"number": number}).headers["ETag"]
+    planned = api.call("setTaskPriority", {"task_id": task_id}, json_body={"priority": 90},
+                       headers={"If-Match": etag})
+    assert planned.status_code == 200 and planned.get_json()["priority"] == 90
+    stale = api.call("setTaskDueDate", {"task_id": task_id}, json_body={"due_at": "P7D"}, headers={"If-Match": etag})
+    assert stale.status_code == 409
+    due = api.call("setTaskDueDate", {"task_id": task_id}, json_body={"due_at": "P7D"},
+                   headers={"If-Match": planned.headers["ETag"]})
+    assert due.status_code == 200
+    handed = api.call("delegateTask", {"task_id": task_id}, json_body={"delegate": "bo"}).get_json()
+    assert (handed["assignee"], handed["owner"]) == ("bo", "anna")
+    added = api.call("uploadDocument", {"number": number},
+                     files={"file": (io.BytesIO(b"Aktliste: 3 dokumenter"), "aktliste.txt")})
+    assert added.status_code == 201
+    document_id = added.get_json()["id"]
+    assert [d["id"] for d in api.call("listDocuments", {"number": number}).get_json()] == [document_id]
+    content = api.call("downloadDocument", {"number": number, "document_id": document_id})
+    assert content.status_code == 200 and content.data == b"Aktliste: 3 dokumenter"
+    assert api.call("takeBackTask", {"task_id": task_id}).get_json()["assignee"] == "anna"
 
 
 def test_requests_without_a_valid_token_get_401_problems(ctx, client):
