@@ -49,7 +49,7 @@ def due_state(due_at: datetime | None, bounds: dict[str, datetime]) -> str:
 def parse_date(value, field: str) -> date:
     """A calendar date from a date or an ISO 8601 date string (YYYY-MM-DD)."""
     if isinstance(value, datetime):
-        raise InvalidInput(f"{field} must be a date (YYYY-MM-DD), not a date and time", field=field)
+        raise InvalidInput(f"{field} must be a date (YYYY-MM-DD), not a date and time", field=field, reason="format")
     if isinstance(value, date):
         return value
     if isinstance(value, str):
@@ -57,7 +57,7 @@ def parse_date(value, field: str) -> date:
             return date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise InvalidInput(f"{field} must be a date (YYYY-MM-DD), not {value!r}", field=field)
+    raise InvalidInput(f"{field} must be a date (YYYY-MM-DD), not {value!r}", field=field, reason="format")
 
 
 def parse_moment(value, field: str, now: datetime | None = None) -> datetime | None:

@@ -17,6 +17,7 @@ from .reading import configure_reading
 from .security import configure_security
 from .ui import agenda, agenda_public, auth, cases, documents, health, home, modeler, navigation, records, tasks
 from .ui import incidents, notifications
+from .ui import substitutes
 from .ui import account
 
 
@@ -80,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(navigation.bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(incidents.bp)
+    app.register_blueprint(substitutes.bp)
     app.register_blueprint(account.bp)
 
 

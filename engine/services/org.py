@@ -108,20 +108,22 @@ def create_substitution(uow: UnitOfWork, actor: str, user: str, substitute: str,
     permissions.require(permissions.may_manage_substitution(session, actor_id, user_row.id),
                         f"{actor} may not name a substitute for {user}")
     if substitute_row.id == user_row.id:
-        raise InvalidInput("a user cannot be their own substitute", field="substitute")
+        raise InvalidInput("a user cannot be their own substitute", field="substitute", reason="self")
     if not substitute_row.is_active:
-        raise InvalidInput(f"user '{substitute}' is deactivated and cannot substitute", field="substitute")
+        raise InvalidInput(f"user '{substitute}' is deactivated and cannot substitute", field="substitute",
+                           reason="deactivated")
     start, end = parse_date(from_date, "from_date"), parse_date(to_date, "to_date")
     if end < start:
-        raise InvalidInput(f"to_date {end.isoformat()} is before from_date {start.isoformat()}", field="to_date")
+        raise InvalidInput(f"to_date {end.isoformat()} is before from_date {start.isoformat()}", field="to_date",
+                           reason="before_start")
     if end < (today or local_today()):
-        raise InvalidInput(f"to_date {end.isoformat()} has passed", field="to_date")
+        raise InvalidInput(f"to_date {end.isoformat()} has passed", field="to_date", reason="passed")
     overlapping = session.scalar(select(Substitution.id).where(
         Substitution.user_id == user_row.id, Substitution.substitute_id == substitute_row.id,
         Substitution.ended_at.is_(None), Substitution.from_date <= end, Substitution.to_date >= start).limit(1))
     if overlapping is not None:
         raise InvalidInput(f"{substitute} already substitutes for {user} on some of these days "
-                           f"(substitution {overlapping})", field="from_date")
+                           f"(substitution {overlapping})", field="from_date", reason="overlap")
     row = Substitution(user_id=user_row.id, substitute_id=substitute_row.id, from_date=start, to_date=end,
                        created_by_id=actor_id)
     session.add(row)
@@ -183,3 +185,30 @@ def _active_user_id(session: Session, username: str, field: str) -> int:
     if not user.is_active:
         raise NotAllowed(f"user '{username}' is deactivated")
     return user.id
+
+
+def substitution_overview(session: Session, actor: str, today: date | None = None) -> dict:
+    """What the substitutes page shows `actor`: the current and planned cover that names them (an
+    administrator sees everyone's), whether they may end each, and colleagues to suggest."""
+    today = today or local_today()
+    user = get_user(session, actor)
+    administrator = permissions.is_administrator_id(session, user.id)
+    query = (select(Substitution).where(Substitution.ended_at.is_(None), Substitution.to_date >= today)
+             .order_by(Substitution.from_date, Substitution.id))
+    if not administrator:
+        query = query.where((Substitution.user_id == user.id) | (Substitution.substitute_id == user.id))
+    rows = []
+    for row in session.scalars(query):
+        entry = _substitution_dict(row, row.user.username, row.substitute.username, today)
+        entry.update(user_name=row.user.name, substitute_name=row.substitute.name,
+                     may_end=bool(permissions.may_end_substitution(session, user.id, row.user_id, row.substitute_id,
+                                                                   row.created_by_id)))
+        rows.append(entry)
+    # Suggestions only (any username may be typed): the actor's colleagues, not all 5,000 employees.
+    groups = select(Membership.group_id).where(Membership.user_id == user.id)
+    people = [{"username": username, "name": name} for username, name in session.execute(
+        select(User.username, User.name).join(Membership, Membership.user_id == User.id)
+        .where(Membership.group_id.in_(groups), User.is_active.is_(True), User.id != user.id)
+        .distinct().order_by(User.name, User.username))]
+    return {"substitutions": rows, "people": people, "may_name_for_others": administrator,
+            "today": today.isoformat()}
