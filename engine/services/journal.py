@@ -15,6 +15,18 @@ from ..models import JournalEvent
 GENESIS = "0" * 64
 _INSERT_EVENTS = insert(JournalEvent)
 
+# Every kind of event the engine writes. Journal.append refuses any other, so a new kind must be
+# added here, where the case page's labels (webapp/ui/cases.py) and their test look for it.
+KINDS = frozenset({
+    "case_opened", "case_closed", "case_deleted", "case_migrated", "case_migration_reverted", "close_refused",
+    "cpr_detected", "task_created", "task_completed", "task_cancelled", "task_claimed", "task_unclaimed",
+    "task_assigned", "task_delegated", "task_taken_back", "task_due_date_set", "task_follow_up_date_set",
+    "task_priority_set", "timer_fired", "message_received", "message_sent", "service_task_started",
+    "service_task_completed", "incident_opened", "incident_retried", "document_added",
+    "document_version_added", "document_deleted", "party_added", "party_removed", "legal_hold_placed",
+    "legal_hold_released",
+})
+
 
 def _canonical_time(at: datetime) -> str:
     # SQLite hands datetimes back without a zone, PostgreSQL in the session's zone: hash UTC, naive.
@@ -42,6 +54,8 @@ class Journal:
         self._pending: list[tuple] = []
 
     def append(self, actor: str, kind: str, data: dict | None = None) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown journal event kind {kind!r}; register it in journal.KINDS")
         # Store exactly what the JSON column will give back, so the hash verifies later.
         self._pending.append((utcnow(), actor, kind, json.loads(json.dumps(data or {}, default=str))))
 

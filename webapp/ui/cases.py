@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from engine.errors import InvalidInput, WorkflowError
 from engine.services import case_views, cases, forms, worklists
 
+from ..i18n import date_filter, datetime_filter
 from ..security import current_user
 from .forms import apply_row_action, form_view, merge_problems, parse_form
 
@@ -113,15 +114,91 @@ def status_label(status: str) -> str:
     return {"open": _("open"), "closed": _("closed"), "deleted": _("deleted")}.get(status, status)
 
 
+def N_(message: str) -> str:
+    """Mark a string for translation where it is defined; it is translated when shown."""
+    return message
+
+
+# One label per kind in engine.services.journal.KINDS (tests/integration/test_journal_labels.py).
+JOURNAL_LABELS = {
+    "case_opened": N_("Case opened"), "case_closed": N_("Case closed"), "case_deleted": N_("Case deleted"),
+    "case_migrated": N_("Case moved to another version"),
+    "case_migration_reverted": N_("Case moved back to its earlier version"),
+    "close_refused": N_("Closing refused"), "cpr_detected": N_("CPR number found"),
+    "task_created": N_("Task created"), "task_completed": N_("Task completed"),
+    "task_cancelled": N_("Task cancelled"), "task_claimed": N_("Task claimed"),
+    "task_unclaimed": N_("Task released"), "task_assigned": N_("Task assigned"),
+    "task_delegated": N_("Task delegated"), "task_taken_back": N_("Task taken back"),
+    "task_due_date_set": N_("Due date changed"), "task_follow_up_date_set": N_("Follow-up date changed"),
+    "task_priority_set": N_("Priority changed"), "timer_fired": N_("Deadline reached"),
+    "message_received": N_("Message received"), "message_sent": N_("Message sent"),
+    "service_task_started": N_("Automatic step started"), "service_task_completed": N_("Automatic step done"),
+    "incident_opened": N_("Error in an automatic step"), "incident_retried": N_("Automatic step retried"),
+    "document_added": N_("Document added"), "document_version_added": N_("New document version"),
+    "document_deleted": N_("Document deleted"), "party_added": N_("Party added"),
+    "party_removed": N_("Party removed"), "legal_hold_placed": N_("Legal hold placed"),
+    "legal_hold_released": N_("Legal hold released"),
+}
+PARTY_KINDS = {"citizen": N_("citizen"), "company": N_("company")}
+
+
 @bp.app_template_global()
 def journal_label(kind: str) -> str:
     """What a journal event means, in the user's language (an unknown kind shows as itself)."""
-    return {
-        "case_opened": _("Case opened"), "case_closed": _("Case closed"), "task_created": _("Task created"),
-        "task_completed": _("Task completed"), "task_cancelled": _("Task cancelled"),
-        "task_claimed": _("Task claimed"), "task_unclaimed": _("Task released"),
-        "task_assigned": _("Task assigned"), "task_delegated": _("Task delegated"),
-        "task_taken_back": _("Task taken back"), "due_date_set": _("Due date changed"),
-        "follow_up_date_set": _("Follow-up date changed"), "priority_set": _("Priority changed"),
-        "timer_fired": _("Deadline reached"), "message_received": _("Message received"),
-    }.get(kind, kind)
+    label = JOURNAL_LABELS.get(kind)
+    return _(label) if label else kind
+
+
+@bp.app_template_global()
+def journal_summary(event: dict, names: dict | None = None) -> str:
+    """A short line of what an event's data says, for people: names, dates and numbers only.
+
+    Never the data itself: it can hold correlation keys, error texts and field lists that mean
+    nothing to a caseworker, and a case's page should show no more personal data than it needs.
+    """
+    kind, data, names = event.get("kind"), event.get("data") or {}, names or {}
+    task = data.get("name") or data.get("task") or ""
+    if kind == "case_opened":
+        return data.get("title") or ""
+    if kind == "case_closed":
+        reason = data.get("reason") or ""
+        if reason == "workflow completed":
+            reason = _("the process reached its end")
+        if data.get("deletion_due_on"):
+            return _("%(reason)s; to be deleted on %(date)s", reason=reason, date=date_filter(data["deletion_due_on"]))
+        return reason
+    if kind == "case_deleted":
+        return _("approved by %(user)s", user=names.get(data.get("approved_by"), data.get("approved_by") or ""))
+    if kind in ("case_migrated", "case_migration_reverted"):
+        return _("version %(old)s to %(new)s", old=data.get("from_version"), new=data.get("to_version"))
+    if kind == "close_refused":
+        return _("the GDPR review is not completed") if data.get("reason") == "gdpr_review_pending" else ""
+    if kind == "cpr_detected":
+        if data.get("document_id") is not None:
+            return _("in document %(id)s, version %(version)s", id=data["document_id"], version=data.get("version"))
+        return _("in %(fields)s", fields=", ".join(data.get("fields") or []))
+    if kind in ("task_due_date_set", "task_follow_up_date_set"):
+        moment = data.get("due_at" if kind == "task_due_date_set" else "follow_up_at")
+        return _("%(task)s: %(date)s", task=task, date=datetime_filter(moment)) if moment \
+            else _("%(task)s: removed", task=task)
+    if kind == "task_priority_set":
+        return _("%(task)s: %(priority)s", task=task, priority=data.get("priority"))
+    to = {"task_assigned": "assignee", "task_delegated": "delegate"}.get(kind)
+    if to and data.get(to):
+        return _("%(task)s, to %(user)s", task=task, user=names.get(data[to], data[to]))
+    if data.get("on_behalf_of"):  # a substitute completed or took the task for someone absent
+        return _("%(task)s, for %(user)s", task=task, user=names.get(data["on_behalf_of"], data["on_behalf_of"]))
+    if kind.startswith("task_"):
+        return task
+    if kind in ("message_received", "message_sent"):
+        return data.get("message") or ""
+    if kind in ("service_task_started", "service_task_completed", "incident_opened", "incident_retried"):
+        return task
+    if kind in ("document_added", "document_version_added", "document_deleted"):
+        if data.get("version") is None:
+            return _("document %(id)s", id=data.get("document_id"))
+        return _("document %(id)s, version %(version)s", id=data.get("document_id"), version=data["version"])
+    if kind in ("party_added", "party_removed"):
+        party = _(PARTY_KINDS[data["kind"]]) if data.get("kind") in PARTY_KINDS else ""
+        return f"{party}, {data['role']}" if data.get("role") else party
+    return ""
