@@ -1,7 +1,8 @@
 """Benchmark: search p50/p95/p99 over 200,000 cases with form data and 50,000 documents.
 
-    python bench/search.py [--cases 200000] [--documents 50000] [--queries 300]
+    python bench/search.py [--cases 200000] [--documents 50000] [--queries 320]
                            [--backend sqlite|postgresql|both] [--postgres-url URL]
+                           [--sqlite-file PATH] [--postgres-schema NAME]   (keep the data, reuse it)
 
 Builds the data set directly in the tables (a case row, one task row and the index row that
 engine.search.index.add_case writes for its title, grouping and start form; a document's index
@@ -11,12 +12,15 @@ names, names and towns, and project descriptions and document bodies drawn Zipf-
 vocabulary of real Danish words plus 20,000 made-up ones, so some words are in half the cases and
 most are rare, as in real text.
 
-Each query goes through engine.search.service.search as the UI and API call it: permissions in
-SQL (an administrator, and a caseworker who sees the cases of her own tasks and groups), total
-count, one ranked page of 20, details, highlighted snippets, and the access-log write. The mix:
+Each query goes through engine.search.service.search as the UI and API call it: permissions (an
+administrator, and a caseworker who sees the cases of her own tasks and groups: her visibility
+tokens in the full-text query), total count, one ranked page of 20, details, highlighted
+snippets, and the access-log write. The mix:
 a rare word (a surname), a street (hundreds of cases), a common word (tens of thousands), a
 phrase, two words, a filtered search (case type + status + date range), a document word, and a
-word that matches nothing. Prints per-kind and overall percentiles in milliseconds.
+word that matches nothing. Prints per-kind and overall percentiles in milliseconds, and the
+ratio of each p95 to a baseline measured in the same run on the same data: the same words
+looked up in the full-text index alone (20 ids, no permissions, ranking, count or snippets).
 """
 from __future__ import annotations
 
@@ -243,7 +247,7 @@ def measure_bare(ctx: EngineContext, facts: dict, n: int) -> dict[str, list[floa
     for kind, q, _filters in queries(facts, rng, n):
         started = time.perf_counter()
         with ctx.unit_of_work(read_only=True) as uow:
-            ids = backend_for(uow.session).match(parse_query(q)).best(uow.session, 20, by_rank=False)
+            ids = backend_for(uow.session).match(parse_query(q)).ids(uow.session, 20)
         timings.setdefault(kind, []).append((time.perf_counter() - started) * 1000)
         timings.setdefault("_totals", []).append(len(ids))
     return timings
@@ -274,14 +278,16 @@ def run(backend: str, args) -> None:
         path = Path(args.sqlite_file) if args.sqlite_file else Path(tempfile.mkdtemp()) / "search.sqlite3"
         database = Database(f"sqlite:///{path}")
     else:
-        schema = f"bench_{uuid.uuid4().hex[:10]}"
+        schema = args.postgres_schema or f"bench_{uuid.uuid4().hex[:10]}"
+        path = Path(tempfile.gettempdir()) / schema
         admin_engine = create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
         with admin_engine.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         database = Database(args.postgres_url, connect_args={"options": f"-csearch_path={schema}"})
     try:
         ctx = EngineContext(settings, database)
-        saved = Path(f"{path}.facts.json") if backend == "sqlite" and args.sqlite_file else None
+        kept = args.sqlite_file if backend == "sqlite" else args.postgres_schema
+        saved = Path(f"{path}.facts.json") if kept else None
         if saved and saved.exists():  # built by an earlier run with --sqlite-file (to profile against)
             facts = json.loads(saved.read_text())
             print(f"{backend}: reusing {path}")
@@ -303,8 +309,9 @@ def run(backend: str, args) -> None:
     finally:
         database.dispose()
         if schema:
-            with admin_engine.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            if not args.postgres_schema:
+                with admin_engine.connect() as conn:
+                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin_engine.dispose()
 
 
@@ -315,6 +322,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=320)
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--sqlite-file", help="build the SQLite database here and keep it; reuse it when it exists")
+    parser.add_argument("--postgres-schema", help="build in this PostgreSQL schema and keep it; reuse it when built")
     parser.add_argument("--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
     for backend in (("sqlite", "postgresql") if args.backend == "both" else (args.backend,)):

@@ -38,18 +38,19 @@ class Match:
     rank: object         # ORDER BY rank ascending puts the best match first
     backend: "Backend"
     query: Query
-    candidates: object   # SELECT id, rank of every match from the full-text index alone, best first
-    newest: object       # SELECT id, 0 of every match from the full-text index alone, newest first
+    newest: object       # SELECT id of every match from the full-text index alone, newest first
 
-    def best(self, session: Session, how_many: int, by_rank: bool = True) -> list[tuple[int, float]]:
-        """The `how_many` best (or newest) matches, ignoring permissions and filters (cheap: no joins)."""
-        statement = self.candidates if by_rank else self.newest
-        return [tuple(row) for row in session.execute(statement.limit(how_many)).all()]
+    def ids(self, session: Session, cap: int) -> list[int]:
+        """The ids of at most `cap` matches, newest first, from the full-text index alone."""
+        return list(session.scalars(self.newest.limit(cap)))
 
-    def count_upto(self, session: Session, cap: int) -> int:
-        """How many rows match, counted up to `cap`, from the full-text index alone."""
-        hits = self.newest.with_only_columns(literal_column("1"), maintain_column_froms=True).order_by(None).limit(cap)
-        return session.execute(select(func.count()).select_from(hits.subquery())).scalar_one()
+    def best_of_newest(self, session: Session, cap: int) -> list[tuple[int, float]]:
+        """(id, rank) of the newest `cap` matches, best first (ties newest first), from the index alone.
+
+        One pass over the index; the rank is computed for those rows only.
+        """
+        rows = session.execute(self.newest.add_columns(self.rank).limit(cap)).all()
+        return sorted(((row_id, rank) for row_id, rank in rows), key=lambda hit: (hit[1], -hit[0]))
 
     def highlights(self, session: Session, ids: list[int]) -> dict[int, tuple[str, str]]:
         """id -> (title, snippet) as HTML: text escaped, matches in <mark>."""
@@ -90,10 +91,9 @@ class SqliteBackend(Backend):
         source = _FTS.join(SearchDocument, SearchDocument.id == _FTS.c.rowid)
         condition = _FTS_NAME.op("MATCH")(bindparam("fts_query", expression))
         rank = func.bm25(_FTS_NAME, 10.0, 4.0, 1.0, 0.0)
-        candidates = select(_FTS.c.rowid, rank).select_from(_FTS).where(condition).order_by(rank, _FTS.c.rowid.desc())
-        newest = (select(_FTS.c.rowid, literal_column("0")).select_from(_FTS).where(condition)
+        newest = (select(_FTS.c.rowid).select_from(_FTS).where(condition)
                   .order_by(_FTS.c.rowid.desc()))
-        return Match(source, condition, rank, self, query, candidates, newest)
+        return Match(source, condition, rank, self, query, newest)
 
     def highlight_rows(self, session: Session, match: Match, ids: list[int]):
         # In Python from the stored text: FTS5's snippet() re-runs the query for every row, which
@@ -135,10 +135,8 @@ class PostgresBackend(Backend):
         if tokens is not None:  # lexemes exactly as stored: quoted, no parser, no stemming
             allowed = " | ".join(f"'{token}'" for token in tokens) or "'nobody'"
             condition = condition & _VIS.op("@@")(cast(bindparam("vis_query", allowed), TSQUERY))
-        candidates = (select(SearchDocument.id, rank).where(condition)
-                      .order_by(rank, SearchDocument.id.desc()))
-        newest = select(SearchDocument.id, literal_column("0")).where(condition).order_by(SearchDocument.id.desc())
-        return Match(SearchDocument.__table__, condition, rank, self, query, candidates, newest)
+        newest = select(SearchDocument.id).where(condition).order_by(SearchDocument.id.desc())
+        return Match(SearchDocument.__table__, condition, rank, self, query, newest)
 
     def highlight_rows(self, session: Session, match: Match, ids: list[int]):
         options_title = f'HighlightAll=true, StartSel={MARK_START}, StopSel={MARK_END}'

@@ -13,9 +13,10 @@ words searched for: those can name a person).
 """
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, exists, false, func, literal, not_, or_, select
+from sqlalchemy import ARRAY, Integer, and_, bindparam, column, exists, false, func, literal, not_, or_, select
 from sqlalchemy.orm import Session
 
 from .. import permissions
@@ -34,11 +35,11 @@ from .text import parse_query
 
 MAX_LIMIT = 100
 COUNT_CAP = 1000
-CANDIDATES = 200
-MAX_WINDOW = 12_800
-# Words that match more rows than this say little about which row is meant (BM25 and ts_rank give
-# them almost no weight), and ranking every match would cost seconds: such hits come newest first.
-RANK_LIMIT = 20_000
+CHECK_CHUNK = 1000  # ids checked against the SQL conditions per statement
+# Matches ranked per search, the newest: all of them for most words. A word in more rows says
+# little about which row is meant (BM25 and ts_rank give it almost no weight), and ranking ten
+# thousand rows costs more than the rest of a search (docs/benchmarks.md).
+RANK_LIMIT = 2_000
 STATUSES = ("open", "closed")
 
 
@@ -48,7 +49,7 @@ def search(uow: UnitOfWork, actor: str, q: str, *, case_type: str | None = None,
            limit: int = 20, offset: int = 0, purpose: str | None = None) -> dict:
     """One page of hits, best first: {"total", "total_exact", "limit", "offset", "backend", "items": [...]}.
 
-    `total` counts at most COUNT_CAP hits (then `total_exact` is false).
+    `total` counts at most COUNT_CAP hits; `total_exact` false: there are at least `total`.
 
     Each item: kind (case, document, agenda_item), ref (its index key), title and snippet as HTML
     (escaped, matches in <mark>), rank, and the case it belongs to (None for an agenda item without
@@ -63,56 +64,73 @@ def search(uow: UnitOfWork, actor: str, q: str, *, case_type: str | None = None,
     where = [visible_condition(session, user_id, index_checked=tokens is not None),
              *_filters(session, case_type, kle_number, grouping, status, caseworker,
                        opened_from, opened_to, closed_from, closed_to, kinds)]
-    total = _count(session, match, where)
-    page = _page(session, match, where, limit, offset)
+    total, exact, page = _total_and_page(session, match, where, limit, offset)
     items = _items(session, match, page)
     case_ids = sorted({item["case_id"] for item in items if item["case_id"] is not None})
     if case_ids:
         log_access(session, user_id, "search", purpose, case_ids, detail={"hits": total})
     for item in items:
         del item["case_id"]
-    return {"total": min(total, COUNT_CAP), "total_exact": total <= COUNT_CAP, "limit": limit, "offset": offset,
-            "backend": match.backend.name, "items": items}
+    return {"total": min(total, COUNT_CAP), "total_exact": exact and total <= COUNT_CAP, "limit": limit,
+            "offset": offset, "backend": match.backend.name, "items": items}
 
 
-def _count(session: Session, match, where: list) -> int:
-    """How many visible hits, counted up to COUNT_CAP + 1: nobody pages through thousands of hits,
-    and counting all of a word found in most cases would cost more than the whole page."""
+def _total_and_page(session: Session, match, where: list, limit: int, offset: int) -> tuple[int, bool, list]:
+    """(visible hits counted up to COUNT_CAP + 1, whether that count is all, [(id, rank)] of a page best first).
+
+    One pass over the full-text index: the newest RANK_LIMIT matches with their rank, best first
+    (all of them for all but very common words; of a word in more rows, the best of its newest:
+    BM25 and ts_rank give such words almost no weight, and ranking every match would cost more
+    than the rest of the search). With the user's visibility tokens in the match these are
+    already the user's. The SQL conditions that need the case (deleted, filters; closed agenda
+    items for an administrator) are then checked on those ids a chunk at a time, in page order,
+    only until the page is full and the count reaches its cap. When more matched than were
+    fetched, the count is of the fetched ones (at least that many: not exact). Only a page the
+    fetched ones cannot fill runs the whole query with every condition in SQL, newest first.
+    """
+    ranked = match.best_of_newest(session, RANK_LIMIT)
+    wanted, survivors = offset + limit, []
+    for start in range(0, len(ranked), CHECK_CHUNK):
+        chunk = ranked[start:start + CHECK_CHUNK]
+        allowed = set(session.scalars(
+            select(SearchDocument.id)
+            .select_from(SearchDocument.__table__.outerjoin(Case, Case.id == SearchDocument.case_id))
+            .where(_id_in_list(session), *where), {"id_list": _id_list(session, [row_id for row_id, _ in chunk])}))
+        survivors += [hit for hit in chunk if hit[0] in allowed]
+        if len(survivors) > COUNT_CAP and len(survivors) >= wanted:
+            return len(survivors), False, survivors[offset:wanted]
+    every_match = len(ranked) < RANK_LIMIT
+    if every_match or len(survivors) >= wanted:
+        return len(survivors), every_match, survivors[offset:wanted]
+    total = _count_in_sql(session, match, where)
+    return total, total <= COUNT_CAP, _page_in_sql(session, match, where, limit, offset)
+
+
+def _id_in_list(session: Session):
+    """`search_documents.id` in the list bound as :id_list, as one parameter (a JSON array on SQLite,
+    an integer array on PostgreSQL): a thousand ids compile and bind as cheaply as one."""
+    if session.get_bind().dialect.name == "postgresql":
+        return SearchDocument.id == func.any(bindparam("id_list", type_=ARRAY(Integer)))
+    return SearchDocument.id.in_(select(column("value")).select_from(func.json_each(bindparam("id_list"))))
+
+
+def _id_list(session: Session, ids: list[int]):
+    return ids if session.get_bind().dialect.name == "postgresql" else json.dumps(ids)
+
+
+def _count_in_sql(session: Session, match, where: list) -> int:
+    """How many visible hits, counted up to COUNT_CAP + 1, with every condition in SQL."""
     source = match.source.outerjoin(Case, Case.id == SearchDocument.case_id)
     hits = select(SearchDocument.id).select_from(source).where(match.condition, *where).limit(COUNT_CAP + 1)
     return session.execute(select(func.count()).select_from(hits.subquery())).scalar_one()
 
 
-def _page(session: Session, match, where: list, limit: int, offset: int) -> list[tuple[int, float]]:
-    """(id, rank) of one page of visible hits, best first (newest first past RANK_LIMIT matches).
-
-    First from the best matches of the full-text index alone (no joins: cheap), keeping those the
-    user may see and the filters allow; that is exactly the page whenever enough of them survive,
-    since the order is the same. Otherwise (a user who sees few of many matches, or a narrow
-    filter) the whole query runs with permissions and filters in SQL, as it would without this step.
-    """
-    by_rank = match.count_upto(session, RANK_LIMIT + 1) <= RANK_LIMIT
-    wanted = offset + limit
-    window = max(CANDIDATES, 4 * wanted)
-    while window <= MAX_WINDOW:  # a user who sees one case in twenty needs a wider window
-        best = match.best(session, window, by_rank)
-        allowed = set()
-        for start in range(0, len(best), 1000):
-            ids = [row_id for row_id, _ in best[start:start + 1000]]
-            allowed.update(session.scalars(
-                select(SearchDocument.id)
-                .select_from(SearchDocument.__table__.outerjoin(Case, Case.id == SearchDocument.case_id))
-                .where(SearchDocument.id.in_(ids), *where)))
-        survivors = [(row_id, rank) for row_id, rank in best if row_id in allowed]
-        if len(survivors) >= wanted or len(best) < window:
-            return survivors[offset:wanted]
-        window *= 4
+def _page_in_sql(session: Session, match, where: list, limit: int, offset: int) -> list[tuple[int, float]]:
+    """One page of visible hits newest first, with every condition in SQL (few of very many survive)."""
     source = match.source.outerjoin(Case, Case.id == SearchDocument.case_id)
-    rank = match.rank if by_rank else literal(0)
-    order = (match.rank, SearchDocument.id.desc()) if by_rank else (SearchDocument.id.desc(),)
     return [tuple(row) for row in session.execute(
-        select(SearchDocument.id, rank.label("rank")).select_from(source).where(match.condition, *where)
-        .order_by(*order).limit(limit).offset(offset)).all()]
+        select(SearchDocument.id, literal(0).label("rank")).select_from(source).where(match.condition, *where)
+        .order_by(SearchDocument.id.desc()).limit(limit).offset(offset)).all()]
 
 
 def list_cases(uow: UnitOfWork, actor: str, *, case_type: str | None = None, kle_number: str | None = None,

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from bisect import bisect_left
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .. import cpr
 from ..errors import InvalidInput
@@ -109,6 +110,7 @@ def parse_query(text: str | None, field: str = "q") -> Query:
 
 # --- highlighting (the SQLite back end; PostgreSQL's ts_headline knows its stems) -------------------
 
+@lru_cache(maxsize=65_536)  # called for every word of every snippet; words repeat
 def fold(word: str) -> str:
     """Lower case without diacritics, as FTS5's unicode61 tokenizer folds (å -> a; æ and ø stay)."""
     return "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c))

@@ -381,18 +381,19 @@ def test_parse_query():
     assert query.excluded == (("carport",),)
 
 
-def test_pages_from_the_cheap_window_equal_the_full_query(ctx, monkeypatch):
-    """A user who sees few of many matches falls back to the full query; either way the same pages."""
+def test_pages_checked_in_chunks_equal_the_full_query(ctx, monkeypatch):
+    """Hits checked a few at a time, or (past RANK_LIMIT, too few fetched) by the full query: the same pages."""
     install_rework(ctx)
     for actor in ("anna", "carl", "carl", "anna", "carl", "anna", "carl"):
         with ctx.unit_of_work() as uow:
             cases.open_case(uow, "rework", actor, f"Fælles ord {actor}", "", {})
     full = [find(ctx, "anna", "fælles", limit=1, offset=i)["items"] for i in range(4)]
-    monkeypatch.setattr(service, "CANDIDATES", 1)  # windows of 4, 16, ...: most pages need a wider one
-    windowed = [find(ctx, "anna", "fælles", limit=1, offset=i)["items"] for i in range(4)]
-    monkeypatch.setattr(service, "MAX_WINDOW", 1)  # no window at all: the full query
+    monkeypatch.setattr(service, "CHECK_CHUNK", 1)  # one id per statement
+    chunked = [find(ctx, "anna", "fælles", limit=1, offset=i)["items"] for i in range(4)]
+    monkeypatch.setattr(service, "RANK_LIMIT", 0)  # one hit fetched, newest first: the full query
     fallback = [find(ctx, "anna", "fælles", limit=1, offset=i)["items"] for i in range(4)]
-    assert windowed == full == fallback and [len(page) for page in full] == [1, 1, 1, 0]
+    unranked = [[dict(item, rank=0) for item in page] for page in full]  # newest first carries no rank
+    assert chunked == full and fallback == unranked and [len(page) for page in full] == [1, 1, 1, 0]
     assert all(item["case"]["caseworker"] == "anna" for page in full for item in page)
     monkeypatch.setattr(service, "COUNT_CAP", 2)
     capped = find(ctx, "admin", "fælles")
@@ -447,5 +448,7 @@ def test_words_in_very_many_rows_list_newest_first(ctx, monkeypatch):
     monkeypatch.setattr(service, "RANK_LIMIT", 2)
     assert numbers(find(ctx, "anna", "udestue")) == list(reversed(numbers_opened))
     assert numbers(find(ctx, "anna", "udestue", limit=1, offset=1)) == [numbers_opened[2]]
-    monkeypatch.setattr(service, "CANDIDATES", 1)
+    monkeypatch.setattr(service, "CHECK_CHUNK", 1)
+    monkeypatch.setattr(service, "COUNT_CAP", 1)  # the page and the count from the fetched ids alone
     assert numbers(find(ctx, "anna", "udestue", limit=1, offset=2)) == [numbers_opened[1]]
+    assert numbers(find(ctx, "anna", "udestue", limit=2)) == [numbers_opened[3], numbers_opened[2]]
