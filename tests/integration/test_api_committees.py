@@ -136,5 +136,14 @@ def test_only_the_committees_secretaries_act_and_closed_content_shows_only_to_it
     caseworker = client.get(f"/api/agenda-items/{items[0]}", headers=who["anna"]).get_json()
     assert caseworker["hidden"] and caseworker["sections"] == [] and caseworker["attachments"] == []
     assert client.get(f"/api/agenda-items/{items[0]}", headers=who["erik"]).status_code == 403
+
+    section = client.get(f"/api/agenda-items/{items[1]}", headers=who["dorte"]).get_json()["sections"][0]
+    closed = client.put(f"/api/agenda-sections/{section['id']}/closed", headers=who["dorte"], json={"closed": True})
+    assert closed.get_json() == {"kind": "section", "id": section["id"], "closed": True}
+    seen = client.get(f"/api/agenda-items/{items[1]}", headers=who["anna"]).get_json()
+    assert not seen["hidden"] and [(s["id"], s["body"]) for s in seen["sections"] if s["hidden"]] == [
+        (section["id"], None)]
+    assert client.put(f"/api/agenda-folders/{section['id']}/closed", headers=who["dorte"],
+                      json={"closed": True}).status_code == 404
     assert client.get(f"/api/meetings/{meeting}", headers=who["erik"]).status_code == 403
     assert client.get(f"/api/meetings/{meeting}", headers=who["freja"]).get_json()["queue"] == []

@@ -121,33 +121,14 @@ def get_item(item_id: int):
         return committee_reads.item_detail(uow.session, current_actor(), item_id)
 
 
-def _set_closed(kind: str, target_id: int, closed: bool) -> dict:
+@bp.put(f"/agenda-<any(items, sections, attachments):kind>/<{ID}:target_id>/closed")
+@bp.doc(operationId="setAgendaClosed")
+@bp.arguments(ClosedArgs)
+@bp.response(200, ClosedState)
+def set_closed(body, kind: str, target_id: int):
+    """Close or open an item as a whole, one of its sections or one of its attachments (lukket punkt)
+
+    Its committee's secretaries, until the item's agenda is published.
+    """
     with _engine().unit_of_work() as uow:
-        return agenda.set_closed(uow, current_actor(), kind, target_id, closed)
-
-
-@bp.put(f"/agenda-items/<{ID}:item_id>/closed")
-@bp.doc(operationId="setAgendaItemClosed")
-@bp.arguments(ClosedArgs)
-@bp.response(200, ClosedState)
-def close_item(body, item_id: int):
-    """Close or open an item as a whole (its committee's secretaries, until its agenda is published)"""
-    return _set_closed("item", item_id, body["closed"])
-
-
-@bp.put(f"/agenda-sections/<{ID}:section_id>/closed")
-@bp.doc(operationId="setAgendaSectionClosed")
-@bp.arguments(ClosedArgs)
-@bp.response(200, ClosedState)
-def close_section(body, section_id: int):
-    """Close or open one section of an item"""
-    return _set_closed("section", section_id, body["closed"])
-
-
-@bp.put(f"/agenda-attachments/<{ID}:attachment_id>/closed")
-@bp.doc(operationId="setAgendaAttachmentClosed")
-@bp.arguments(ClosedArgs)
-@bp.response(200, ClosedState)
-def close_attachment(body, attachment_id: int):
-    """Close or open one attachment of an item"""
-    return _set_closed("attachment", attachment_id, body["closed"])
+        return agenda.set_closed(uow, current_actor(), kind[:-1], target_id, body["closed"])
