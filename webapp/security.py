@@ -120,6 +120,10 @@ def configure_security(app: Flask, settings: Settings) -> None:
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.session_max_minutes),
         SESSION_COOKIE_SECURE=settings.cookie_secure,
         SESSION_COOKIE_NAME="sagsgang_session",
+        # The cookie is signed anew only when the session changes: _require_login moves "seen" at
+        # most twice a minute, which is what keeps an active session alive (expiry is checked on
+        # the server); signing it on every page cost ~0.3 ms each (docs/benchmarks.md, task lists).
+        SESSION_REFRESH_EACH_REQUEST=False,
         WTF_CSRF_TIME_LIMIT=settings.session_max_minutes * 60,
     )
     csrf.init_app(app)

@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -61,9 +61,13 @@ def _insert(session: Session, rows: list[dict]) -> int:
 # --- what the bell shows -------------------------------------------------------------------------
 
 def unread_count(session: Session, username: str) -> int:
-    """The bell's number: one indexed count on every page, so no user lookup before it."""
-    return session.scalar(select(func.count(Notification.id)).join(User, User.id == Notification.user_id)
-                          .where(User.username == username, Notification.read_at.is_(None)))
+    """The bell's number: one indexed count on every page, so no user lookup before it (a prepared
+    Core statement on the connection: the ORM's execution path doubled its cost)."""
+    return session.connection().execute(_UNREAD_COUNT, {"username": username}).scalar()
+
+
+_UNREAD_COUNT = (select(func.count(Notification.id)).join(User, User.id == Notification.user_id)
+                 .where(User.username == bindparam("username"), Notification.read_at.is_(None)))
 
 
 def list_notifications(session: Session, username: str, unread_only: bool = False, limit: int = 50) -> list[dict]:

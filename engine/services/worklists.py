@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, exists, func, literal_column, select
+from sqlalchemy import Integer, and_, bindparam, exists, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from .. import permissions
@@ -81,6 +81,25 @@ _COUNTS = select(*_COUNT_COLUMNS)
 _NAVIGATION = select(*_COUNT_COLUMNS,
                      permissions.manages_records_clause(bindparam("user_id")).label("records"),
                      permissions.manages_some_case_type_clause(bindparam("user_id")).label("case_types"))
+# The lists' own conditions, by name, values bound at run time (_page). The partial indexes'
+# literal 'open' is in each; "mine" is one assignee (the index's equality), "covering" the user and
+# those they stand in for today.
+_GROUPS_OF_USER = select(Membership.group_id).where(Membership.user_id == bindparam("user_id")).scalar_subquery()
+_SCOPES = {
+    "mine": (_OPEN, CaseTask.assignee_id == bindparam("holder")),
+    "covering": (_OPEN, CaseTask.assignee_id.in_(bindparam("holders", expanding=True))),
+    "groups": (_OPEN, CaseTask.assignee_id.is_(None), CaseTask.candidate_group_id.in_(_GROUPS_OF_USER)),
+    "one_group": (_OPEN, CaseTask.assignee_id.is_(None), CaseTask.candidate_group_id == bindparam("group_id")),
+    "delegated": (_OPEN, CaseTask.owner_id == bindparam("user_id")),
+}
+_DUE_AT = CaseTask.due_at
+_DUE = {  # due filters against day_bounds(now): overdue, today, this week, none
+    "overdue": _DUE_AT < bindparam("now", type_=_DUE_AT.type),
+    "today": and_(_DUE_AT >= bindparam("now", type_=_DUE_AT.type), _DUE_AT < bindparam("tomorrow", type_=_DUE_AT.type)),
+    "week": and_(_DUE_AT >= bindparam("now", type_=_DUE_AT.type), _DUE_AT < bindparam("next_week", type_=_DUE_AT.type)),
+    "none": _DUE_AT.is_(None),
+}
+_STATEMENT_CACHE: dict[tuple, tuple] = {}
 _CASE_TYPE_CHOICES = select(CaseType.key, CaseType.name, exists(select(CaseTypeVersion.id).where(
     CaseTypeVersion.case_type_id == CaseType.id, CaseTypeVersion.status == "published"))).order_by(CaseType.name)
 
@@ -97,8 +116,8 @@ def my_tasks(session: Session, actor: str, sort: str = "due", case_type: str | N
     a case type key, `grouping` a case's exact grouping.
     """
     user_id, holders = _viewer(session, actor, now)
-    page = _page(session, [_OPEN, _in(CaseTask.assignee_id, holders)], sort, case_type, grouping, due,
-                 limit, offset, now)
+    scope, params = ("mine", {"holder": user_id}) if len(holders) == 1 else ("covering", {"holders": holders})
+    page = _page(session, scope, params, sort, case_type, grouping, due, limit, offset, now)
     for item in page["items"]:
         item.update(_relation(item, user_id))
     return page
@@ -109,10 +128,9 @@ def group_tasks(session: Session, actor: str, group: str | None = None, sort: st
                 limit: int = 50, offset: int = 0, now: datetime | None = None) -> dict:
     """The unassigned open tasks of my groups (or of one of them, by key), one page, as my_tasks."""
     user_id, _ = _viewer(session, actor, now)
-    in_groups = (CaseTask.candidate_group_id == _my_group(session, user_id, group) if group
-                 else CaseTask.candidate_group_id.in_(_groups_of(user_id)))
-    where = [_OPEN, CaseTask.assignee_id.is_(None), in_groups]
-    page = _page(session, where, sort, case_type, grouping, due, limit, offset, now)
+    scope, params = (("one_group", {"group_id": _my_group(session, user_id, group)}) if group
+                     else ("groups", {"user_id": user_id}))
+    page = _page(session, scope, params, sort, case_type, grouping, due, limit, offset, now)
     for item in page["items"]:
         item["relation"] = "group"
     return page
@@ -123,7 +141,7 @@ def delegated_tasks(session: Session, actor: str, sort: str = "due", case_type: 
                     now: datetime | None = None) -> dict:
     """The open tasks I delegated and may take back, one page, as my_tasks."""
     user_id, _ = _viewer(session, actor, now)
-    page = _page(session, [_OPEN, CaseTask.owner_id == user_id], sort, case_type, grouping, due, limit, offset, now)
+    page = _page(session, "delegated", {"user_id": user_id}, sort, case_type, grouping, due, limit, offset, now)
     for item in page["items"]:
         item["relation"] = "delegated_by_me"
     return page
@@ -190,50 +208,68 @@ def latest_cases(session: Session, actor: str, limit: int = 10) -> list[dict]:
 
 # --- building blocks ------------------------------------------------------------------------------
 
-def _page(session: Session, where: list, sort: str, case_type: str | None, grouping: str | None,
+def _page(session: Session, scope: str, params: dict, sort: str, case_type: str | None, grouping: str | None,
           due: str | None, limit: int, offset: int, now: datetime | None) -> dict:
     """One page and the total: the inner query pages through the covering index, the outer one
-    adds the page's details."""
+    adds the page's details. `scope` names the list's conditions (_SCOPES), `params` their values."""
     limit, offset = _limit(limit), _offset(offset)
     bounds = day_bounds(now)
     sort_column, descending = _sort(sort)
-    where = list(where)
+    if due and due not in _DUE:
+        raise InvalidInput(f"due must be one of {', '.join(DUE_STATES)}, not {due!r}", field="due")
+    conn = session.connection()  # Core statements: the ORM's execution path only adds cost here
+    params = {**params, "limit": limit, "offset": offset, **bounds}
     if case_type:
-        type_id = session.connection().execute(_CASE_TYPE_ID, {"key": case_type}).scalar()
-        if type_id is None:
+        params["case_type_id"] = conn.execute(_CASE_TYPE_ID, {"key": case_type}).scalar()
+        if params["case_type_id"] is None:
             raise NotFound(f"unknown case type '{case_type}'", field="case_type")
-        where.append(CaseTask.case_type_id == type_id)
+    if grouping:
+        params["grouping"] = grouping
+    # PostgreSQL: the total rides along as a window count, saving a round trip. SQLite has no round
+    # trips, and a window over every matching row costs it more than a second count in the index.
+    window = conn.dialect.name != "sqlite"
+    name = next(key for key, column in SORTS.items() if column is sort_column)
+    count, page = _statements(scope, name, descending, bool(case_type), due or "", bool(grouping), window)
+    total = None if window else conn.execute(count, params).scalar()
+    rows = conn.execute(page, params).all() if total is None or offset < total else []
+    if total is None:
+        # Past the last page (or nothing at all) the window count comes with no row.
+        total = rows[0].total if rows else (conn.execute(count, params).scalar() if offset else 0)
+    return {"total": total, "limit": limit, "offset": offset, "items": [_item(row, bounds) for row in rows]}
+
+
+def _statements(scope: str, sort: str, descending: bool, case_type: bool, due: str, grouping: bool,
+                window: bool) -> tuple:
+    """The count and the page statement of one shape of list, built once and then reused with new
+    values: building them cost more than SQLite running them (docs/benchmarks.md, task lists)."""
+    key = (scope, sort, descending, case_type, due, grouping, window)
+    found = _STATEMENT_CACHE.get(key)
+    if found is not None:
+        return found
+    where = list(_SCOPES[scope])
+    if case_type:
+        where.append(CaseTask.case_type_id == bindparam("case_type_id"))
     if due:
-        where.append(_due_condition(due, bounds))
+        where.append(_DUE[due])
     if grouping:
         # The one filter the task index does not carry (a case's grouping may change). Asked per task
         # of the list, each case looked up by primary key: the cost follows the queue, not the
         # grouping. `case_id IN (the grouping's cases)` let SQLite start from a popular grouping's
         # thousands of cases and read every task of each (13-56 ms; docs/benchmarks.md, task lists).
-        where.append(exists(select(Case.id).where(Case.id == CaseTask.case_id, Case.grouping == grouping)))
-    # PostgreSQL: the total rides along as a window count, saving a round trip. SQLite has no round
-    # trips, and a window over every matching row costs it more than a second count in the index.
-    conn = session.connection()  # Core statements: the ORM's execution path only adds cost here
-    window = conn.dialect.name != "sqlite"
+        where.append(exists(select(Case.id).where(Case.id == CaseTask.case_id, Case.grouping == bindparam("grouping"))))
+    sort_column = SORTS[sort]
     count = select(func.count()).select_from(CaseTask).where(*where)
-    total = None if window else conn.execute(count).scalar()
-    rows = []
-    if total is None or offset < total:
-        columns = [CaseTask.id.label("page_id"), sort_column.label("sort_key"),
-                   CaseTask.created_at.label("sort_created")]
-        if window:
-            columns.append(func.count().over().label("total"))
-        page = (select(*columns).select_from(CaseTask).where(*where)
-                .order_by(*_order(sort_column, CaseTask.created_at, CaseTask.id, descending))
-                .limit(limit).offset(offset).subquery("page"))
-        rows = conn.execute(
-            select(*_ITEM_COLUMNS, *([page.c.total] if window else [])).select_from(page)
+    columns = [CaseTask.id.label("page_id"), sort_column.label("sort_key"), CaseTask.created_at.label("sort_created")]
+    if window:
+        columns.append(func.count().over().label("total"))
+    page = (select(*columns).select_from(CaseTask).where(*where)
+            .order_by(*_order(sort_column, CaseTask.created_at, CaseTask.id, descending))
+            .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)).subquery("page"))
+    rows = (select(*_ITEM_COLUMNS, *([page.c.total] if window else [])).select_from(page)
             .join(CaseTask, CaseTask.id == page.c.page_id).join(Case, Case.id == CaseTask.case_id)
-            .order_by(*_order(page.c.sort_key, page.c.sort_created, page.c.page_id, descending))).all()
-    if total is None:
-        # Past the last page (or nothing at all) the window count comes with no row.
-        total = rows[0].total if rows else (conn.execute(count).scalar() if offset else 0)
-    return {"total": total, "limit": limit, "offset": offset, "items": [_item(row, bounds) for row in rows]}
+            .order_by(*_order(page.c.sort_key, page.c.sort_created, page.c.page_id, descending)))
+    found = _STATEMENT_CACHE[key] = (count, rows)
+    return found
 
 
 def _order(key, created, task_id, descending: bool) -> tuple:
@@ -257,24 +293,6 @@ def _relation(item: dict, user_id: int) -> dict:
     if item["assignee_id"] == user_id:
         return {"relation": "delegated_to_me" if item["owner_id"] is not None else "assigned"}
     return {"relation": "substitute", "on_behalf_of": item["assignee"]}
-
-
-def _in(column, values):
-    values = sorted(values)
-    return column == values[0] if len(values) == 1 else column.in_(values)
-
-
-def _due_condition(due: str, bounds: dict):
-    now, tomorrow, next_week = bounds["now"], bounds["tomorrow"], bounds["next_week"]
-    if due == "overdue":
-        return CaseTask.due_at < now
-    if due == "today":
-        return and_(CaseTask.due_at >= now, CaseTask.due_at < tomorrow)
-    if due == "week":
-        return and_(CaseTask.due_at >= now, CaseTask.due_at < next_week)
-    if due == "none":
-        return CaseTask.due_at.is_(None)
-    raise InvalidInput(f"due must be one of {', '.join(DUE_STATES)}, not {due!r}", field="due")
 
 
 def _sort(sort: str):
@@ -328,10 +346,6 @@ def _read_only(session: Session) -> bool:
     """Whether the session is a read-only unit of work's (engine/db.py: its engine carries the option)."""
     bind = session.get_bind()
     return bool(getattr(bind, "get_execution_options", dict)().get("sagsgang_read_only"))
-
-
-def _groups_of(user_id: int):
-    return select(Membership.group_id).where(Membership.user_id == user_id).scalar_subquery()
 
 
 def _my_group(session: Session, user_id: int, group: str) -> int:
