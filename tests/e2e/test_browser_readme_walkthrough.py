@@ -81,9 +81,10 @@ def wait_for_health(base: str, server: subprocess.Popen, log_path) -> dict:
     pytest.fail(f"`sagsgang serve` did not answer /health within 180 s:\n{log_path.read_text()}")
 
 
-@pytest.fixture
-def readme_server(tmp_path):
-    """The README's start command on a fresh instance directory and a free port."""
+@pytest.fixture(scope="module")
+def readme_server(tmp_path_factory):
+    """The README's start command on a fresh instance directory and a free port (one per module)."""
+    tmp_path = tmp_path_factory.mktemp("readme")
     if shutil.which("sagsgang") is None:
         pytest.fail("the `sagsgang` command is not installed (python3 -m pip install -e '.[test]')")
     text = README.read_text("utf-8")
@@ -140,9 +141,38 @@ def complete(page, base: str, number: str, name: str) -> None:
     assert f"“{name}” er udført." in page.locator(".flashes").inner_text()
 
 
+def assert_closed_in_the_browser(page, completed: int, claimed: int) -> None:
+    """Closed: the badge, the status field, no open tasks, and the journal tells the story."""
+    assert page.locator("h1 .badge-closed").inner_text() == "lukket"
+    assert page.locator("dl div", has=page.locator("dt", has_text="Status")).locator("dd").inner_text() == "lukket"
+    assert "Ingen åbne opgaver." in page.locator("#open-tasks").inner_text()
+    journal = page.locator("ol.journal").inner_text()
+    for label in ("Sagen oprettet", "Opgave taget", "Opgave udført", "Sagen lukket"):
+        assert label in journal, journal
+    assert page.locator("ol.journal li", has_text="Opgave udført").count() == completed
+    assert page.locator("ol.journal li", has_text="Opgave taget").count() == claimed
+    assert page.get_by_text("Der er pillet ved denne sags journal.").count() == 0
+    page.screens.shot("case-closed")
+    assert not page.console_errors, page.console_errors
+
+
+def case_show_in_the_shell(number: str, env: dict, workdir) -> dict:
+    """README: `sagsgang case show AKT-2026-000001`, on the same instance as the server."""
+    shown = subprocess.run(["sagsgang", "case", "show", number], cwd=workdir, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    case = json.loads(shown.stdout)
+    assert case["number"] == number and case["status"] == "closed"
+    assert case["journal_intact"] is True and case["gdpr_review_completed"] is True
+    kinds = [event["kind"] for event in case["journal"]]
+    assert kinds[0] == "case_opened" and kinds[-1] == "case_closed"
+    assert kinds.count("task_completed") == len(case["tasks"])
+    return case
+
+
 def test_a_new_user_follows_the_readme_to_a_closed_case(readme_server, page):
     base, env, workdir, text, health = readme_server
-    assert health == {"status": "ok", "database": "sqlite", "case_types": 2}
+    assert health["status"] == "ok" and health["database"] == "sqlite" and health["case_types"] == 2
     password, users = readme_demo_users(text)
     caseworker = user_described_as(users, "Byggesagsteamet")
     manager = user_described_as(users, "Ledelsen")
@@ -212,31 +242,68 @@ def test_a_new_user_follows_the_readme_to_a_closed_case(readme_server, page):
     shots.shot("gdpr-review")
     complete(page, base, number, "GDPR-gennemgang")
 
-    # Closed: the badge, the status field, no open tasks, and the journal tells the story.
-    assert page.locator("h1 .badge-closed").inner_text() == "lukket"
-    assert page.locator("dl div", has=page.locator("dt", has_text="Status")).locator("dd").inner_text() == "lukket"
-    assert "Ingen åbne opgaver." in page.locator("#open-tasks").inner_text()
-    journal = page.locator("ol.journal").inner_text()
-    for label in ("Sagen oprettet", "Opgave taget", "Opgave udført", "Sagen lukket"):
-        assert label in journal, journal
-    assert page.locator("ol.journal li", has_text="Opgave udført").count() == 5
-    assert page.get_by_text("Der er pillet ved denne sags journal.").count() == 0
-    shots.shot("case-closed")
-    assert not page.console_errors, page.console_errors
-
-    # The shell agrees (README: "sagsgang case show AKT-2026-000001"), on the same instance.
-    shown = subprocess.run(["sagsgang", "case", "show", number], cwd=workdir, env=env,
-                           capture_output=True, text=True, timeout=120)
-    assert shown.returncode == 0, shown.stderr
-    case = json.loads(shown.stdout)
-    assert case["number"] == number and case["status"] == "closed"
-    assert case["journal_intact"] is True
-    kinds = [event["kind"] for event in case["journal"]]
-    assert kinds[0] == "case_opened" and kinds[-1] == "case_closed"
-    assert kinds.count("task_completed") == 5 and kinds.count("task_claimed") == 1
+    assert_closed_in_the_browser(page, completed=5, claimed=1)
+    case = case_show_in_the_shell(number, env, workdir)
     done = {task["name"]: task for task in case["tasks"]}
     assert set(done) == {"Registrér anmodning", "Vurdér anmodning", "Godkend afslag", "Send svar",
                          "GDPR-gennemgang"}
     assert all(task["state"] == "completed" for task in done.values())
     assert done["Godkend afslag"]["completed_by"] == manager
     assert done["GDPR-gennemgang"]["completed_by"] == caseworker
+
+
+def test_a_building_permit_goes_through_the_team_to_closed(readme_server, page):
+    """The other shipped case type, its shortest path: a colleague takes the assessment from the team's list."""
+    base, env, workdir, text, _ = readme_server
+    password, users = readme_demo_users(text)
+    team = [name for name, what in users.items() if "Byggesagsteamet" in what]
+    assert len(team) >= 2, f"README.md names fewer than two Byggesagsteamet users: {users}"
+    caseworker, colleague = team[:2]
+
+    log_in(page, base, caseworker, password)
+    page.locator(".main-nav").get_by_role("link", name="Opret sag").click()
+    page.get_by_role("link", name="Ansøgning om byggetilladelse").click()
+    page.get_by_label("Sagens titel").fill("Carport på Skagensvej 14")
+    page.get_by_label("Byggeriets adresse").fill("Skagensvej 14, 9900 Frederikshavn")
+    page.get_by_label("Matrikelnummer").fill("12b, Frederikshavn Bygrunde")
+    page.get_by_label("Bygningstype").select_option(label="Garage, carport, udhus o.l.")
+    page.get_by_label("Etageareal (m²)").fill("28")
+    page.get_by_label("Ansøger", exact=True).fill("Hans Hansen")
+    page.get_by_role("button", name="Opret sag").click()
+    page.wait_for_url(re.compile(r".*/cases/BYG-\d{4}-\d{6}$"))
+    number = page.url.rsplit("/", 1)[1]
+    assert "Faglig vurdering" in page.locator("#open-tasks").inner_text()
+    log_out(page, base)
+
+    # Lane Byggesagsteam is the group: the colleague takes the assessment from its list.
+    log_in(page, base, colleague, password)
+    page.locator(".main-nav").get_by_role("link", name=re.compile("^Min gruppes opgaver")).click()
+    row = page.locator("#task-table tbody tr", has_text=number)
+    assert row.count() == 1, page.locator("#task-table").inner_text()
+    row.get_by_role("button", name=re.compile("^Tag")).click()
+    page.wait_for_selector("h1:has-text('Faglig vurdering')")
+    page.get_by_label("Ansøgningen er fuldt oplyst").check()
+    page.get_by_label("Faglig vurdering (valgfrit)").fill("Carporten overholder BR18 og lokalplanen.")
+    complete(page, base, number, "Faglig vurdering")
+    assert "Afgørelse" in page.locator("#open-tasks").inner_text()
+    log_out(page, base)
+
+    # No dispensation, so no committee: the caseworker decides and reviews the personal data.
+    log_in(page, base, caseworker, password)
+    open_my_task(page, number, "Afgørelse")
+    page.get_by_label("Afgørelse", exact=True).select_option(label="Byggetilladelse meddelt")
+    page.get_by_label("Afgørelsesdato").fill("2026-11-27")
+    page.get_by_label("Begrundelse").fill("Projektet overholder bygningsreglementet og lokalplanen.")
+    complete(page, base, number, "Afgørelse")
+
+    open_my_task(page, number, "GDPR-gennemgang")
+    page.get_by_label("Kategori af personoplysninger").select_option(label="Almindelige personoplysninger (art. 6)")
+    page.get_by_label("Behandlingsgrundlag").fill("Databeskyttelsesforordningens art. 6, stk. 1, litra e")
+    page.get_by_label("Sagens parter er gennemgået").check()
+    page.get_by_label("Sagstypens sletteregel gælder").check()
+    complete(page, base, number, "GDPR-gennemgang")
+
+    assert_closed_in_the_browser(page, completed=3, claimed=1)
+    case = case_show_in_the_shell(number, env, workdir)
+    done = {task["name"]: task["completed_by"] for task in case["tasks"]}
+    assert done == {"Faglig vurdering": colleague, "Afgørelse": caseworker, "GDPR-gennemgang": caseworker}
