@@ -1,14 +1,19 @@
 """Database plumbing: the declarative base, the engine, and the unit of work."""
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable
 from datetime import datetime, timezone
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.dml import Insert, Update, Delete
+from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.sql.selectable import Select
 
 from .errors import Conflict
 
@@ -80,8 +85,12 @@ def configure_engine(engine: Engine) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
+            driver = conn.connection.driver_connection
+            if driver.in_transaction:  # a unit of work began it on the DBAPI connection (UnitOfWork.dbapi)
+                return
             read_only = conn.get_execution_options().get("sagsgang_read_only", False)
-            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+            # On the driver directly: SQLAlchemy's execution path costs more than the BEGIN itself.
+            driver.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
     return engine
 
 
@@ -95,6 +104,8 @@ class Database:
         # Reads must not queue behind SQLite's write lock (BEGIN IMMEDIATE).
         self.read_session_factory = sessionmaker(
             bind=self.engine.execution_options(sagsgang_read_only=True), expire_on_commit=False)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self.dbapi_error = self.engine.dialect.loaded_dbapi.Error
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -104,19 +115,29 @@ class UnitOfWork:
     """One transaction. Rolls back unless `commit()` was called; runs hooks only after a commit.
 
     `runtime` carries the process-wide caches (parsed specs, live workflows) the services use.
+
+    A writing unit of work opens nothing until it is used. The hot path (engine/services/cases.py)
+    runs prepared statements on `dbapi`, the pooled DBAPI connection, in a transaction begun there;
+    `session` is created on first use and bound to that same connection and transaction, so
+    everything commits or rolls back together. SQLAlchemy's session and connection ceremony costs
+    about ten times a SQLite BEGIN + COMMIT (docs/benchmarks.md, engine), so an action that needs
+    no ORM object never pays for it.
     """
 
     def __init__(self, database: Database, runtime=None, read_only: bool = False):
         self.database = database
         self.runtime = runtime
         self.read_only = read_only
-        self.session: Session | None = None
+        self._session: Session | None = None
+        self._raw = None  # the pool's proxy of the DBAPI connection, when taken before the session
+        self._connection: Connection | None = None  # SQLAlchemy's connection over _raw, for the session
+        self._hot: HotConnection | None = None
         self._after_commit: list[Callable[[], None]] = []
         self._after_rollback: list[Callable[[], None]] = []
 
     def __enter__(self) -> "UnitOfWork":
-        factory = self.database.read_session_factory if self.read_only else self.database.session_factory
-        self.session = factory()
+        if self.read_only:
+            self._session = self.database.read_session_factory()
         self._after_commit.clear()
         self._after_rollback.clear()
         return self
@@ -125,12 +146,64 @@ class UnitOfWork:
         try:
             self.rollback()
         finally:
-            self.session.close()
-            self.session = None
+            try:
+                if self._session is not None:
+                    self._session.close()
+            finally:
+                if self._connection is not None:
+                    self._connection.close()  # gives _raw back to the pool
+                elif self._raw is not None:
+                    self._raw.close()
+                self._session = self._raw = self._connection = self._hot = None
+
+    @property
+    def session(self) -> Session:
+        """The ORM session of this unit of work, in the same transaction as `dbapi`."""
+        if self._session is None:
+            if self._raw is None:
+                self._session = self.database.session_factory()
+            else:
+                self._connection = Connection(self.database.engine, connection=self._raw)
+                self._session = self.database.session_factory(bind=self._connection)
+        return self._session
+
+    @property
+    def dbapi(self):
+        """The DBAPI connection of this unit of work's transaction, begun (SQLite: BEGIN IMMEDIATE).
+
+        The session's pending ORM changes are flushed first, so statements run here see them.
+        """
+        if self._raw is None:
+            if self._session is not None:
+                self._session.flush()
+                return self._session.connection().connection.driver_connection
+            self._raw = self.database.engine.raw_connection()
+        elif self._session is not None:
+            self._session.flush()
+        driver = self._raw.driver_connection
+        if self.database.is_sqlite and not driver.in_transaction:
+            try:
+                driver.execute("BEGIN IMMEDIATE")
+            except self.database.dbapi_error as err:
+                raise _wrap_dbapi_error(err, "BEGIN IMMEDIATE", None, self.database.engine.dialect) from err
+        return driver
+
+    @property
+    def hot(self) -> "HotConnection":
+        """`dbapi` with Core statements compiled once: see HotConnection."""
+        if self._hot is None:
+            self._hot = HotConnection(self)
+        return self._hot
 
     def commit(self) -> None:
         try:
-            self.session.commit()
+            if self._session is not None and self._session.in_transaction():
+                self._session.commit()
+            if self._raw is not None:
+                try:
+                    self._raw.driver_connection.commit()
+                except self.database.dbapi_error as err:
+                    raise _wrap_dbapi_error(err, "COMMIT", None, self.database.engine.dialect) from err
         except StaleDataError as err:
             self.rollback()
             raise Conflict("the case was changed by someone else meanwhile; reload and try again") from err
@@ -143,15 +216,207 @@ class UnitOfWork:
             hook()
 
     def rollback(self) -> None:
-        if self.session is not None:
-            self.session.rollback()
-        hooks, self._after_rollback = self._after_rollback, []
-        self._after_commit = []
-        for hook in hooks:
-            hook()
+        try:
+            if self._session is not None:
+                self._session.rollback()
+            if self._raw is not None:
+                self._raw.driver_connection.rollback()
+        finally:
+            hooks, self._after_rollback = self._after_rollback, []
+            self._after_commit = []
+            for hook in hooks:
+                hook()
 
     def after_commit(self, hook: Callable[[], None]) -> None:
         self._after_commit.append(hook)
 
     def after_rollback(self, hook: Callable[[], None]) -> None:
         self._after_rollback.append(hook)
+
+
+# --- prepared statements on the DBAPI connection ------------------------------------------------
+
+def _wrap_dbapi_error(err: Exception, statement: str, params, dialect) -> Exception:
+    """The SQLAlchemy exception SQLAlchemy would have raised (IntegrityError, OperationalError, ...),
+    so callers that retry or map errors see the same classes on every path."""
+    return sa_exc.DBAPIError.instance(statement, params, err, dialect.loaded_dbapi.Error, dialect=dialect)
+
+
+class _Compiled:
+    """One statement compiled for one dialect and one set of parameter names."""
+
+    __slots__ = ("sql", "compiled", "order", "processors", "defaults", "row", "result_processors", "expanding",
+                 "slots")
+
+    def __init__(self, statement, dialect, keys: tuple[str, ...] | None):
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys) if keys is not None else None)
+        self.compiled = compiled
+        self.sql = compiled.string
+        self.order = tuple(compiled.positiontup) if compiled.positional else None
+        self.processors = dict(compiled._bind_processors)
+        # IN lists: the statement is rendered per call for the list's length (SQLAlchemy's own way).
+        self.expanding = bool(compiled.post_compile_params or compiled.literal_execute_params)
+        # Python-side column defaults SQLAlchemy would compute at execution (INSERT/UPDATE prefetch).
+        self.defaults = [(column.key, column.default) for column in
+                         list(compiled.insert_prefetch) + list(compiled.update_prefetch)]
+        # Per rendered parameter: the name it goes by, the caller's key, a fixed value, its processor
+        # (what construct_params works out on every call, worked out once).
+        escaped = compiled.escaped_bind_names
+        pairs = ([(compiled.binds[name], name) for name in self.order] if self.order is not None
+                 else list(compiled.bind_names.items()))
+        self.slots = [(escaped.get(name, name), bind.key, name, bind.required, bind.effective_value,
+                       self.processors.get(name)) for bind, name in pairs]
+        columns = compiled._result_columns
+        if columns:
+            self.row = namedtuple("Row", [c.keyname for c in columns], rename=True)
+            self.result_processors = [c.type._cached_result_processor(dialect, None) for c in columns]
+            if not any(self.result_processors):
+                self.result_processors = None
+        else:  # text() without declared columns: the names the database gives, values as they come
+            self.row = self.result_processors = None
+
+    def statement_and_parameters(self, params: dict):
+        if self.defaults:
+            params = dict(params)
+            for key, default in self.defaults:
+                if key not in params:
+                    params[key] = default.arg(None) if default.is_callable else default.arg
+        if self.expanding:
+            expanded = self.compiled.construct_expanded_state(params, escape_names=True)
+            values, processors, order = expanded.parameters, expanded.processors, expanded.positiontup
+            sql = expanded.statement
+        else:
+            values = []
+            for out_name, key, name, required, fixed, process in self.slots:
+                if key in params:
+                    value = params[key]
+                elif name in params:
+                    value = params[name]
+                elif required:
+                    raise sa_exc.InvalidRequestError(f"A value is required for bind parameter {key!r}")
+                else:
+                    value = fixed
+                values.append(value if process is None else process(value))
+            if self.order is not None:
+                return self.sql, tuple(values)
+            return self.sql, {slot[0]: value for slot, value in zip(self.slots, values)}
+        for name, process in processors.items():
+            if name in values:
+                values[name] = process(values[name])
+        if order is not None:
+            return sql, tuple(values[name] for name in order)
+        return sql, values
+
+    def convert(self, row, cursor):
+        if row is None:
+            return None
+        if self.row is None:
+            self.row = namedtuple("Row", [d[0] for d in cursor.description], rename=True)
+        if self.result_processors is not None:
+            row = [value if process is None else process(value)
+                   for process, value in zip(self.result_processors, row)]
+        return self.row(*row)
+
+
+class Prepared:
+    """A Core statement compiled once per dialect (INSERT and UPDATE also per set of parameter
+    names) and run straight on a DBAPI connection.
+
+    Binds and results go through the same type processors SQLAlchemy applies, and DBAPI errors come
+    out as SQLAlchemy's exception classes; only the per-execution bookkeeping is skipped.
+    """
+
+    def __init__(self, statement):
+        self.statement = statement
+        self.keyed = isinstance(statement, (Insert, Update))
+        self._compiled: dict = {}
+
+    def compiled(self, dialect, params: dict) -> _Compiled:
+        keys = tuple(sorted(params)) if self.keyed else None
+        found = self._compiled.get((dialect.name, keys))
+        if found is None:
+            found = self._compiled[(dialect.name, keys)] = _Compiled(self.statement, dialect, keys)
+        return found
+
+
+class HotResult:
+    """What a statement run by HotConnection returned, with the parts of SQLAlchemy's Result used here."""
+
+    def __init__(self, cursor, compiled: _Compiled | None):
+        self.cursor = cursor
+        self.compiled = compiled
+
+    @property
+    def rowcount(self) -> int:
+        return self.cursor.rowcount
+
+    def first(self):
+        return self.compiled.convert(self.cursor.fetchone(), self.cursor)
+
+    def one(self):
+        rows = self.all()
+        if len(rows) != 1:
+            raise sa_exc.NoResultFound("no row was found") if not rows else sa_exc.MultipleResultsFound(
+                "more than one row was found")
+        return rows[0]
+
+    def all(self):
+        return [self.compiled.convert(row, self.cursor) for row in self.cursor.fetchall()]
+
+    __iter__ = lambda self: iter(self.all())  # noqa: E731
+
+    def scalar(self):
+        row = self.first()
+        return None if row is None else row[0]
+
+    def scalar_one(self):
+        return self.one()[0]
+
+    def scalars(self):
+        return [row[0] for row in self.all()]
+
+
+class HotConnection:
+    """The unit of work's DBAPI connection, running module-level Core statements compiled once.
+
+    Enough of SQLAlchemy's Connection (`execute`, `dialect`) for the hot path and the helpers it
+    hands a connection to. Meant for statements built once at import: past `MAX_PREPARED` distinct
+    statements (someone building them per call) the rest go to SQLAlchemy's connection in the
+    same transaction, as does anything that is not a SELECT, INSERT, UPDATE, DELETE or text().
+    """
+
+    MAX_PREPARED = 1024
+    _prepared: dict[int, Prepared] = {}
+
+    def __init__(self, uow: UnitOfWork):
+        self.uow = uow
+        self.dialect = uow.database.engine.dialect
+
+    def execute(self, statement, params: dict | list | None = None) -> HotResult:
+        prepared = self._prepared.get(id(statement))
+        if prepared is None or prepared.statement is not statement:
+            if (not isinstance(statement, (Select, Insert, Update, Delete, TextClause))
+                    or len(self._prepared) >= self.MAX_PREPARED):
+                return self.uow.session.connection().execute(statement, params)
+            prepared = HotConnection._prepared[id(statement)] = Prepared(statement)
+        many = isinstance(params, list)
+        first = (params[0] if params else {}) if many else (params or {})
+        compiled = prepared.compiled(self.dialect, first)
+        driver = self.uow.dbapi
+        cursor = driver.cursor()
+        sql = compiled.sql
+        try:
+            if many:
+                if compiled.expanding:
+                    raise TypeError("IN lists cannot be run as executemany")
+                cursor.executemany(sql, [compiled.statement_and_parameters(p)[1] for p in params])
+            else:
+                sql, values = compiled.statement_and_parameters(first)
+                cursor.execute(sql, values)
+        except self.uow.database.dbapi_error as err:
+            raise _wrap_dbapi_error(err, sql, params, self.dialect) from err
+        return HotResult(cursor, compiled)
+
+    def __getattr__(self, name):
+        # Anything else a helper asks of a connection: SQLAlchemy's, in the same transaction.
+        return getattr(self.uow.session.connection(), name)

@@ -5,6 +5,7 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.util.task import TaskState
 
 from .parsing import GDPR_REVIEW_PROCESS
+from .scan import tasks_in_state
 
 REVIEW_FIELDS = ("personal_data_category", "legal_basis", "parties_reviewed", "deletion_rule_applies",
                  "deletion_exception_reason")
@@ -17,7 +18,7 @@ def completed_review(workflow) -> dict | None:
     declared), so the result is read from the call, not from inside the sub-workflow.
     """
     newest = None
-    for task in workflow.get_tasks(state=TaskState.COMPLETED):
+    for task in tasks_in_state(workflow, TaskState.COMPLETED):
         spec = task.task_spec
         if isinstance(spec, CallActivity) and spec.spec == GDPR_REVIEW_PROCESS:
             if newest is None or task.last_state_change > newest.last_state_change:

@@ -109,9 +109,12 @@ _NEW_SEQUENCE = {name: dialect_insert(CaseNumberSequence).on_conflict_do_nothing
                  for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
 
 
-def next_case_number(session: Session, prefix: str, year: int) -> str:
-    """PREFIX-YYYY-NNNNNN, unique under concurrency: the counter row is updated under its lock."""
-    conn = session.connection()
+def next_case_number(session, prefix: str, year: int) -> str:
+    """PREFIX-YYYY-NNNNNN, unique under concurrency: the counter row is updated under its lock.
+
+    `session` is a Session or a connection (the hot path passes the unit of work's HotConnection).
+    """
+    conn = _conn(session)
     params = {"b_prefix": prefix, "b_year": year}
     value = conn.execute(_BUMP_CASE_NUMBER, params).scalar()
     if value is None:
@@ -166,6 +169,31 @@ _INSERT_CASE = insert(Case).returning(Case.id)
 _GROUP_ID = select(Group.id).where(Group.key == bindparam("key"))
 _USER_ID = select(User.id).where(User.username == bindparam("username"))
 _USERNAME = select(User.username).where(User.id == bindparam("user_id"))
+_PUBLISHED_VERSION = (select(CaseType.id, CaseType.key, CaseType.prefix, CaseType.lanes, CaseTypeVersion.id,
+                             CaseTypeVersion.start_form)
+                      .join(CaseTypeVersion, CaseTypeVersion.case_type_id == CaseType.id)
+                      .where(CaseType.key == bindparam("key"), CaseTypeVersion.status == "published")
+                      .order_by(CaseTypeVersion.number.desc()).limit(1))
+
+
+def _conn(session):
+    """The connection to run Core statements on: a Session's, or the connection given."""
+    return session.connection() if isinstance(session, Session) else session
+
+
+class _SessionOnDemand:
+    """Stands for `uow.session` where the hot path hands a session to helpers that mostly do not
+    use it (permission checks that decide without a query): the session and its connection are
+    made only if the helper touches them, and `connection()` is the unit of work's HotConnection."""
+
+    def __init__(self, uow: UnitOfWork):
+        self._uow = uow
+
+    def connection(self):
+        return self._uow.hot
+
+    def __getattr__(self, name):
+        return getattr(self._uow.session, name)
 
 
 def read_head(session: Session, *where, lock: bool = True) -> CaseHead | None:
@@ -220,7 +248,7 @@ class LoadedCase:
         model = model_for_version(uow, head.version_id)
         workflow = uow.runtime.live.take(head.id, head.row_version, head.version_id)
         if workflow is None:
-            blob = uow.session.connection().execute(_STATE_BY_ID, {"case_id": head.id}).scalar()
+            blob = uow.hot.execute(_STATE_BY_ID, {"case_id": head.id}).scalar()
             workflow = load_state(blob, model, uow.runtime.script_engine)
         return cls(uow, head, model, workflow)
 
@@ -232,8 +260,9 @@ class LoadedCase:
     def save(self, actor: str, actor_id: int | None, completed_task: str | None = None,
              close_reason: str | None = None) -> runtime.Snapshot:
         """Sync the indexes from the workflow, store its state under the version check, journal it."""
-        session, head, now = self.uow.session, self.head, utcnow()
-        conn = session.connection()
+        head, now = self.head, utcnow()
+        conn = self.uow.hot
+        session = _SessionOnDemand(self.uow)
         snap = runtime.snapshot(self.workflow)
         thrown = runtime.take_thrown_messages(self.workflow)  # before the state is dumped without them
         status, closed_at = head.status, None
@@ -275,7 +304,7 @@ class LoadedCase:
             self.journal.append(actor, "case_closed", {
                 "reason": close_reason or "workflow completed",
                 "deletion_due_on": values["deletion_due_on"].isoformat() if values["deletion_due_on"] else None})
-        self.journal.write(session, head.id)
+        self.journal.write(session, head.id)  # its connection() is the HotConnection
         values.update(journal_seq=self.journal.seq, journal_head=self.journal.head,
                       row_version=head.row_version + 1)
         result = conn.execute(_UPDATE_CASE, dict(values, b_case_id=head.id, b_row_version=head.row_version))
@@ -291,7 +320,7 @@ class LoadedCase:
 
     def _sync_tasks(self, snap: runtime.Snapshot, actor: str, actor_id: int | None,
                     completed_task: str | None, now: datetime) -> None:
-        session, head = self.uow.session, self.head
+        conn, head = self.uow.hot, self.head
         open_now = {task.id for task in snap.open_tasks}
         for task_id, task in self.open_before.items():
             if task_id in open_now:
@@ -301,12 +330,12 @@ class LoadedCase:
             else:
                 values = {"state": "cancelled", "completed_at": now}
                 self.journal.append(actor, "task_cancelled", {"task": task.element_id, "name": task.name})
-            session.connection().execute(_UPDATE_TASK, dict(values, b_task_id=task_id))
+            conn.execute(_UPDATE_TASK, dict(values, b_task_id=task_id))
         rows = []
         for task in snap.open_tasks:
             if task.id in self.open_before:
                 continue
-            group_id, assignee_id = assign(session, self.workflow, head, task)
+            group_id, assignee_id = assign(conn, self.workflow, head, task)
             due_at = due_date(self.workflow, task, "dueIn", now)
             follow_up_at = due_date(self.workflow, task, "followUpIn", now)
             rows.append({"id": task.id, "case_id": head.id, "element_id": task.element_id, "name": task.name,
@@ -319,7 +348,7 @@ class LoadedCase:
                 "candidate_group_id": group_id, "assignee_id": assignee_id,
                 "due_at": due_at.isoformat() if due_at else None})
         if rows:
-            session.connection().execute(_INSERT_TASKS, rows)
+            conn.execute(_INSERT_TASKS, rows)
 
     def _sync_subscriptions(self, snap: runtime.Snapshot) -> None:
         session, case_id = self.uow.session, self.head.id
@@ -357,10 +386,11 @@ def _priority(task: runtime.OpenTask) -> int:
         return 50
 
 
-def assign(session: Session, workflow, head: CaseHead, task: runtime.OpenTask) -> tuple[int | None, int | None]:
+def assign(session, workflow, head: CaseHead, task: runtime.OpenTask) -> tuple[int | None, int | None]:
     """Candidate group and assignee of a new user task, from the case type's lane mapping
-    (the rule: engine.assignment.lane_assignment; a lane that yields nobody is an error naming it)."""
-    conn = session.connection()
+    (the rule: engine.assignment.lane_assignment; a lane that yields nobody is an error naming it).
+    `session` is a Session or a connection."""
+    conn = _conn(session)
     return lane_assignment(
         task.lane, task.element_id, head.lanes, head.case_type_key, head.caseworker_id,
         find_group=lambda key: conn.execute(_GROUP_ID, {"key": key}).scalar(),
@@ -402,8 +432,8 @@ def _head_by_number(session: Session, number: str) -> CaseHead:
     return head
 
 
-def _actor(session: Session, username: str) -> tuple[int, bool]:
-    row = session.connection().execute(_ACTOR, {"username": username}).first()
+def _actor(session, username: str) -> tuple[int, bool]:
+    row = _conn(session).execute(_ACTOR, {"username": username}).first()
     if row is None:
         raise NotFound(f"unknown user '{username}'", field="username")
     if not row.is_active:
@@ -424,8 +454,8 @@ def workflow_data(uow: UnitOfWork, number: str, task_id: str | None = None) -> d
 
 def open_case(uow: UnitOfWork, case_type_key: str, actor: str, title: str, grouping: str = "",
               data: dict | None = None, caseworker: str | None = None) -> dict:
-    session = uow.session
-    actor_id, _ = _actor(session, actor)
+    session, conn = _SessionOnDemand(uow), uow.hot
+    actor_id, _ = _actor(conn, actor)
     if not isinstance(title, str) or not title.strip():
         raise InvalidInput("a case needs a title", field="title")
     if len(title) > 300:
@@ -433,14 +463,9 @@ def open_case(uow: UnitOfWork, case_type_key: str, actor: str, title: str, group
     if not isinstance(grouping, str) or len(grouping) > 200:
         raise InvalidInput("grouping must be text of at most 200 characters", field="grouping")
     data = clean_data(data)
-    found = session.execute(
-        select(CaseType.id, CaseType.key, CaseType.prefix, CaseType.lanes, CaseTypeVersion.id,
-               CaseTypeVersion.start_form)
-        .join(CaseTypeVersion, CaseTypeVersion.case_type_id == CaseType.id)
-        .where(CaseType.key == case_type_key, CaseTypeVersion.status == "published")
-        .order_by(CaseTypeVersion.number.desc()).limit(1)).first()
+    found = conn.execute(_PUBLISHED_VERSION, {"key": case_type_key}).first()
     if found is None:
-        get_case_type(session, case_type_key)  # raises NotFound for an unknown key
+        get_case_type(uow.session, case_type_key)  # raises NotFound for an unknown key
         raise NotFound(f"case type '{case_type_key}' has no published version", field="case_type")
     case_type_id, key, prefix, lanes, version_id, start_form = found
     permissions.require(permissions.may_start_case(session, actor_id, case_type_id),
@@ -448,9 +473,9 @@ def open_case(uow: UnitOfWork, case_type_key: str, actor: str, title: str, group
     model = model_for_version(uow, version_id)
     if start_form:
         validate_form(model.forms.get(start_form), data, start_form)
-    worker_id, worker = (actor_id, actor) if not caseworker else (_actor(session, caseworker)[0], caseworker)
+    worker_id, worker = (actor_id, actor) if not caseworker else (_actor(conn, caseworker)[0], caseworker)
     now = utcnow()
-    number = next_case_number(session, prefix, now.year)
+    number = next_case_number(conn, prefix, now.year)
     title, grouping = title.strip(), grouping.strip()
     start_data = dict(data, caseworker=worker,
                       case={"number": number, "title": title, "grouping": grouping, "type": key})
@@ -476,9 +501,8 @@ def open_case(uow: UnitOfWork, case_type_key: str, actor: str, title: str, group
 def complete_task(uow: UnitOfWork, task_id: str, actor: str, data: dict | None = None,
                   expected_row_version: int | None = None) -> dict:
     """Complete a READY user task that `actor` may complete, with form data checked by its schema."""
-    session = uow.session
-    actor_id, _ = _actor(session, actor)
-    conn = session.connection()
+    session, conn = _SessionOnDemand(uow), uow.hot
+    actor_id, _ = _actor(conn, actor)
     statement = _TASK_WITH_HEAD if conn.dialect.name == "sqlite" else _TASK_WITH_HEAD_LOCKED
     found = conn.execute(statement, {"task_id": str(task_id)}).first()
     if found is None:
