@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.migration.version_migration import MIGRATIONS
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.util.task import TaskState
 
 from ..errors import WorkflowError
 from .parsing import ParsedModel
@@ -51,7 +52,27 @@ _ENCODER = create_encoder(_REGISTRY, None)
 
 
 def dump_state(workflow: BpmnWorkflow) -> str:
-    """Serialize the workflow's tasks and data (not its spec) to a JSON string."""
+    """Serialize the workflow's tasks and data (not its spec) to a JSON string.
+
+    The same document as SpiffWorkflow's converter gives (`dump_state_reference`), written piece by
+    piece so that a finished task's JSON, which no later step changes, is made once per live
+    workflow and reused by every later save of the case (see `_task_json`).
+    """
+    _REGISTRY._encoder_mode = True
+    try:
+        head = _workflow_head(workflow)
+        head["bpmn_events"] = _REGISTRY.convert(workflow.bpmn_events)
+        subprocesses = ",".join(
+            f"{_dumps(str(key))}:{_workflow_json(sub, {'parent_task_id': str(sub.parent_task_id), 'spec': sub.spec.name, 'typename': _REGISTRY.typenames[type(sub)]})}"
+            for key, sub in workflow.subprocesses.items())
+        body = f'{_dumps(head)[:-1]},"subprocesses":{{{subprocesses}}},"tasks":{_tasks_json(workflow)}}}'
+    finally:
+        _REGISTRY._encoder_mode = False
+    return f'{_ENVELOPE},"workflow":{body}}}'
+
+
+def dump_state_reference(workflow: BpmnWorkflow) -> str:
+    """The state as SpiffWorkflow's converter writes it in one go: what `dump_state` must equal."""
     _REGISTRY._encoder_mode = True
     try:
         body = _CONVERTER.to_dict(workflow)
@@ -60,6 +81,54 @@ def dump_state(workflow: BpmnWorkflow) -> str:
     return json.dumps({"format": STATE_FORMAT, "version": STATE_VERSION,
                        "spiff_version": SPIFF_STATE_VERSION, "workflow": body},
                       cls=_ENCODER, separators=(",", ":"))
+
+
+_ENVELOPE = json.dumps({"format": STATE_FORMAT, "version": STATE_VERSION,
+                        "spiff_version": SPIFF_STATE_VERSION}, separators=(",", ":"))[:-1]
+_FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, cls=_ENCODER, separators=(",", ":"))
+
+
+def _workflow_head(workflow) -> dict:
+    """WorkflowConverter.to_dict without its tasks."""
+    return {"data": _REGISTRY.convert(_REGISTRY.clean(workflow.data)), "correlations": workflow.correlations,
+            "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+            "success": workflow.success, "completed": workflow.completed, "root": str(workflow.task_tree.id)}
+
+
+def _workflow_json(workflow, extra: dict) -> str:
+    head = _workflow_head(workflow)
+    head.update(extra)
+    return f'{_dumps(head)[:-1]},"tasks":{_tasks_json(workflow)}}}'
+
+
+def _tasks_json(workflow) -> str:
+    return "{" + ",".join(f'"{key}":{_task_json(task)}' for key, task in workflow.tasks.items()) + "}"
+
+
+def _task_json(task) -> str:
+    """One task's JSON; for a finished task whose parent is finished too, kept on the task object.
+
+    Such a task's fields (its data is stored as a delta against its parent's) no longer change as
+    the case moves on: SpiffWorkflow copies data forward to new tasks, and Sagsgang writes only to
+    tasks that are still running. The key still holds what a later step could touch without a
+    state change (children, trigger flag, the sizes of its and its parent's data), so such a task
+    is written anew rather than from a stale copy.
+    """
+    parent = task.parent
+    if task.state & _FINISHED and (parent is None or parent.state & _FINISHED):
+        key = (task.state, task.last_state_change, task.triggered, len(task._children), len(task.data),
+               len(task.internal_data), None if parent is None else (parent.last_state_change, len(parent.data)))
+        cached = task.__dict__.get("_sagsgang_json")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        text = _dumps(_REGISTRY.convert(task))
+        task._sagsgang_json = (key, text)
+        return text
+    return _dumps(_REGISTRY.convert(task))
 
 
 def load_state(blob: str, model: ParsedModel, script_engine) -> BpmnWorkflow:
