@@ -101,6 +101,9 @@ def readme_server(tmp_path_factory):
     base = f"http://127.0.0.1:{port}"
     try:
         health = wait_for_health(base, server, log_path)
+        # The README sends the user to the address the command prints.
+        assert "on http://127.0.0.1:5000/" in text
+        assert f"on {base}/" in log_path.read_text(), log_path.read_text()
         yield base, env, tmp_path, text, health
     finally:
         server.terminate()
