@@ -18,6 +18,7 @@ from ..errors import WorkflowError
 from ..models import Case, CaseType
 from ..models.case_types import PERSONAL_DATA_CATEGORIES
 from ..models.gdpr import GdprReview
+from .aftermath import record_when_done
 from .journal import Journal
 
 log = logging.getLogger(__name__)
@@ -102,20 +103,7 @@ def close_refused(uow: UnitOfWork, case_id: int | None, number: str, actor: str,
                           reason="gdpr_review_pending")
     if case_id is None:  # a case being opened has no row (and no journal) to record it in
         return error
-    database, runtime, done = uow.database, uow.runtime, []
-
-    def record() -> None:
-        if done:
-            return
-        done.append(True)
-        try:
-            with UnitOfWork(database, runtime) as side:
-                append_case_event(side.session, case_id, actor, "close_refused",
-                                  {"reason": "gdpr_review_pending", "attempt": attempt})
-                side.commit()
-        except Exception:  # noqa: BLE001 - must not hide the refusal the caller is about to see
-            log.exception("could not record the refused close of case %s", number)
-
-    uow.after_rollback(record)
-    uow.after_commit(record)
+    record_when_done(uow, lambda session: append_case_event(
+        session, case_id, actor, "close_refused", {"reason": "gdpr_review_pending", "attempt": attempt}),
+        f"could not record the refused close of case {number}")
     return error

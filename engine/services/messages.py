@@ -18,6 +18,7 @@ from ..db import UnitOfWork, utcnow
 from ..errors import Conflict, InvalidInput, NotFound, SagsgangError
 from ..models import AgendaEntry, CommitteeMember, UndeliveredMessage
 from . import agenda_intake
+from .aftermath import record_when_done
 from .journal import Journal
 from .org import get_user
 
@@ -38,27 +39,11 @@ def record_undelivered(session: Session, message_name: str, correlation_key: str
 
 def record_undelivered_after(uow: UnitOfWork, message_name: str, correlation_key: str, correlations: dict,
                              payload: dict, source: str, reason: str) -> None:
-    """Record an undelivered message once `uow` has ended, whichever way it ends.
-
-    The unit of work that found no receiver is usually rolled back (its caller gets the error), so
-    the record is written by a short unit of work of its own; writing it inside would be undone, and
-    writing it beside it would wait for the lock the first one still holds.
-    """
-    database, runtime, done = uow.database, uow.runtime, []
-
-    def record() -> None:
-        if done:
-            return
-        done.append(True)
-        try:
-            with UnitOfWork(database, runtime) as side:
-                record_undelivered(side.session, message_name, correlation_key, correlations, payload, source, reason)
-                side.commit()
-        except Exception:  # noqa: BLE001 - must not hide the error the caller is about to see
-            log.exception("could not record the undelivered message %s", message_name)
-
-    uow.after_rollback(record)
-    uow.after_commit(record)
+    """Record an undelivered message once `uow` has ended, whichever way it ends: the unit of work
+    that found no receiver is usually rolled back (see aftermath.record_when_done)."""
+    record_when_done(uow, lambda session: record_undelivered(
+        session, message_name, correlation_key, correlations, payload, source, reason),
+        f"could not record the undelivered message {message_name}")
 
 
 Deliver = Callable[..., dict]
