@@ -77,6 +77,16 @@ def _fresh(meeting: Meeting, expected_version) -> None:
         raise Conflict("the agenda was changed by someone else meanwhile; reload and try again")
 
 
+def _agenda_to_change(session: Session, actor: str, meeting_id, expected_version,
+                      action: str = "assemble agendas") -> tuple[User, Meeting]:
+    """The planned meeting whose agenda `actor` may change, unchanged since `expected_version`."""
+    user = _user(session, actor)
+    meeting = _managed_meeting(session, user, meeting_id, action)
+    _planned(meeting)
+    _fresh(meeting, expected_version)
+    return user, meeting
+
+
 def _changed(meeting: Meeting) -> None:
     meeting.row_version += 1
 
@@ -236,10 +246,7 @@ def add_to_agenda(uow: UnitOfWork, actor: str, meeting_id: int, item_id: int,
                   expected_version: int | None = None) -> dict:
     """Put an item from the committee's queue on a planned meeting's agenda, last."""
     session = uow.session
-    user = _user(session, actor)
-    meeting = _managed_meeting(session, user, meeting_id, "assemble agendas")
-    _planned(meeting)
-    _fresh(meeting, expected_version)
+    _, meeting = _agenda_to_change(session, actor, meeting_id, expected_version)
     item = _item(session, item_id)
     if item.status != "ready" or item.committee_id != meeting.committee_id:
         raise Conflict(f"agenda item '{item.title}' is not in the queue of {meeting.committee.name}")
@@ -264,10 +271,7 @@ def remove_from_agenda(uow: UnitOfWork, actor: str, meeting_id: int, item_id: in
                        expected_version: int | None = None) -> dict:
     """Take an item off a planned agenda; it goes back to the front of its committee's queue."""
     session = uow.session
-    user = _user(session, actor)
-    meeting = _managed_meeting(session, user, meeting_id, "assemble agendas")
-    _planned(meeting)
-    _fresh(meeting, expected_version)
+    _, meeting = _agenda_to_change(session, actor, meeting_id, expected_version)
     entry = _open_entry(meeting, item_id)
     entry.item.status, entry.item.updated_at = "ready", utcnow()
     meeting.entries.remove(entry)
@@ -281,10 +285,7 @@ def reorder_agenda(uow: UnitOfWork, actor: str, meeting_id: int, item_ids: list,
                    expected_version: int | None = None) -> dict:
     """Set the order of a planned agenda: `item_ids` must name exactly the items on it."""
     session = uow.session
-    user = _user(session, actor)
-    meeting = _managed_meeting(session, user, meeting_id, "assemble agendas")
-    _planned(meeting)
-    _fresh(meeting, expected_version)
+    _, meeting = _agenda_to_change(session, actor, meeting_id, expected_version)
     if not isinstance(item_ids, list) or not all(isinstance(i, int) for i in item_ids):
         raise InvalidInput("the order is a list of agenda item ids", field="order")
     by_item = {e.item_id: e for e in meeting.entries}
@@ -476,10 +477,7 @@ def publish_agenda(uow: UnitOfWork, actor: str, meeting_id: int, redact_cpr: boo
                    expected_version: int | None = None) -> dict:
     """Publish a planned meeting's agenda: the public page, PDF and export show it from now on."""
     session = uow.session
-    user = _user(session, actor)
-    meeting = _managed_meeting(session, user, meeting_id, "publish agendas")
-    _planned(meeting)
-    _fresh(meeting, expected_version)
+    user, meeting = _agenda_to_change(session, actor, meeting_id, expected_version, "publish agendas")
     if not meeting.entries:
         raise InvalidInput("the agenda has no items yet", field="meeting_id")
     result = _publish(uow, user, meeting, "agenda", redact_cpr)
