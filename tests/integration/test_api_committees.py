@@ -77,6 +77,31 @@ def test_the_secretary_assembles_reorders_publishes_and_records_a_decision(board
     assert decided.get_json()["delivered"] and decided.get_json()["case"] == numbers[1]
     assert client.get(f"/api/agenda-items/{items[1]}", headers=dorte).get_json()["status"] == "decided"
     assert "Task_Decision" in [t["element_id"] for t in open_tasks(ctx, numbers[1])]  # the case went on
+    early = client.post(f"/api/meetings/{meeting}/publish-minutes", headers=dorte, json={})
+    assert early.status_code == 422 and early.get_json()["field"] == "meeting_id"  # item 2 is undecided
+    client.post(f"/api/meetings/{meeting}/decisions", headers=dorte, json={"item_id": items[0], "outcome": "postponed"})
+    minutes = client.post(f"/api/meetings/{meeting}/publish-minutes", headers=dorte, json={})
+    assert minutes.status_code == 200 and minutes.get_json()["kind"] == "minutes"
+
+
+def test_an_item_moves_to_another_meeting_of_the_committee(board):
+    ctx, client, numbers, items, meeting, who = board
+    dorte = who["dorte"]
+    later = plan(ctx, TMU, days=24)
+    etag = client.get(f"/api/meetings/{meeting}", headers=dorte).headers["ETag"]
+    client.post(f"/api/meetings/{meeting}/items", headers=dorte, json={"item_id": items[0]})
+    before = stored(ctx, meeting)
+    stale = client.post(f"/api/meetings/{meeting}/items/{items[0]}/move", headers={**dorte, "If-Match": etag},
+                        json={"to_meeting_id": later})
+    assert stale.status_code == 409 and stored(ctx, meeting) == before
+    same = client.post(f"/api/meetings/{meeting}/items/{items[0]}/move", headers=dorte,
+                       json={"to_meeting_id": meeting})
+    assert same.status_code == 422 and same.get_json()["field"] == "to_meeting_id"
+    moved = client.post(f"/api/meetings/{meeting}/items/{items[0]}/move", headers=dorte,
+                        json={"to_meeting_id": later})
+    assert moved.status_code == 200 and moved.get_json() == {"item_id": items[0], "meeting_id": later, "number": 1}
+    assert client.get(f"/api/meetings/{meeting}", headers=dorte).get_json()["items"] == []
+    assert [i["id"] for i in client.get(f"/api/meetings/{later}", headers=dorte).get_json()["items"]] == [items[0]]
 
 
 def test_a_stale_if_match_is_a_409_and_changes_nothing(board):

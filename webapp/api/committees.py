@@ -16,8 +16,8 @@ from engine.services.preconditions import require_meeting_version
 from .auth import current_actor
 from .preconditions import etag, expected_version, if_match_parameter
 from .schemas import (ID, AddToAgendaArgs, AgendaChange, AgendaItemView, ClosedArgs, ClosedState,
-                      CommitteeDetail, CommitteeSummary, DecisionArgs, MeetingDetail, Publication, PublishArgs,
-                      RecordedDecision, ReorderArgs)
+                      CommitteeDetail, CommitteeSummary, DecisionArgs, MeetingDetail, MovedItem, MoveArgs,
+                      Publication, PublishArgs, RecordedDecision, ReorderArgs)
 
 bp = Blueprint("api_committees", __name__, url_prefix="/api", description="Committees, meetings and agendas")
 
@@ -98,6 +98,28 @@ def publish_agenda(body, meeting_id: int):
     """Publish a planned meeting's agenda (refused while open text holds CPR numbers, unless redacted)"""
     with _engine().unit_of_work() as uow:
         return agenda.publish_agenda(uow, current_actor(), meeting_id, body["redact_cpr"], expected_version())
+
+
+@bp.post(f"/meetings/<{ID}:meeting_id>/items/<{ID}:item_id>/move")
+@bp.doc(operationId="moveToMeeting", parameters=[if_match_parameter("meeting the item leaves")])
+@bp.arguments(MoveArgs)
+@bp.response(200, MovedItem)
+def move_to_meeting(body, meeting_id: int, item_id: int):
+    """Move an item from a planned agenda to another planned meeting of the same committee"""
+    with _engine().unit_of_work() as uow:
+        require_meeting_version(uow, meeting_id, expected_version())
+        return agenda.move_to_meeting(uow, current_actor(), item_id, meeting_id, body["to_meeting_id"])
+
+
+@bp.post(f"/meetings/<{ID}:meeting_id>/publish-minutes")
+@bp.doc(operationId="publishMinutes", parameters=[IF_MATCH])
+@bp.arguments(PublishArgs)
+@bp.response(200, Publication)
+def publish_minutes(body, meeting_id: int):
+    """Publish the minutes (the agenda with its decisions) once every item on it is decided"""
+    with _engine().unit_of_work() as uow:
+        require_meeting_version(uow, meeting_id, expected_version())
+        return agenda.publish_minutes(uow, current_actor(), meeting_id, body["redact_cpr"])
 
 
 @bp.post(f"/meetings/<{ID}:meeting_id>/decisions")

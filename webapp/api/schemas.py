@@ -534,6 +534,17 @@ class ReorderArgs(Strict):
                            metadata={"description": "Every item on the agenda, in the new order"})
 
 
+class MoveArgs(Strict):
+    to_meeting_id = fields.Integer(required=True, strict=True, validate=validate.Range(1, 2**31 - 1),
+                                   metadata={"description": "Another planned meeting of the same committee"})
+
+
+class MovedItem(ma.Schema):
+    item_id = fields.Integer(required=True)
+    meeting_id = fields.Integer(required=True, metadata={"description": "The meeting the item is on now"})
+    number = fields.Integer(required=True, metadata={"description": "Its number there (last)"})
+
+
 class ClosedArgs(Strict):
     closed = fields.Boolean(required=True, metadata={"description": "true: closed (lukket), false: open"})
 
