@@ -401,6 +401,10 @@ class HotConnection:
             prepared = HotConnection._prepared[id(statement)] = Prepared(statement)
         many = isinstance(params, list)
         first = (params[0] if params else {}) if many else (params or {})
+        if many and prepared.keyed and any(row.keys() != first.keys() for row in params):
+            # Rows naming different columns compile to different statements: one at a time.
+            results = [self.execute(statement, row) for row in params]
+            return results[-1]
         compiled = prepared.compiled(self.dialect, first)
         driver = self.uow.dbapi
         cursor = driver.cursor()

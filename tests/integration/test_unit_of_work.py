@@ -92,3 +92,19 @@ def test_read_only_units_of_work_read_through_the_hot_path(ctx):
         uow.commit()
     with ctx.unit_of_work(read_only=True) as uow:
         assert uow.hot.execute(_GROUP_BY_KEY, {"key": "readable"}).first().name == "Læsbar"
+
+
+def test_rows_naming_different_columns_are_each_inserted_with_their_own(ctx):
+    """A row that leaves a column out gets the column's default, not another row's shape."""
+    with ctx.unit_of_work() as uow:
+        parent = uow.hot.execute(_INSERT_GROUP, {"key": "parent_group", "name": "Forvaltning"})
+        parent_id = uow.hot.execute(_GROUP_BY_KEY, {"key": "parent_group"}).first().id
+        # The first row's shape would otherwise drop the second row's parent_id without a word.
+        uow.hot.execute(_INSERT_GROUP, [{"key": "lone_group", "name": "Alene"},
+                                        {"key": "child_group", "name": "Team", "parent_id": parent_id}])
+        uow.commit()
+    with ctx.unit_of_work(read_only=True) as uow:
+        parents = dict(uow.session.execute(select(Group.key, Group.parent_id).where(
+            Group.key.in_(["child_group", "lone_group"]))).all())
+    assert parents == {"child_group": parent_id, "lone_group": None}
+    assert parent.rowcount == 1
