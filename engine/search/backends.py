@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from sqlalchemy import bindparam, cast, column, func, literal_column, select, table
+from sqlalchemy import ARRAY, Integer, bindparam, cast, column, func, literal_column, select, table
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 
@@ -29,6 +29,7 @@ from ..models.search import SearchDocument
 from .text import MARK_END, MARK_START, Query, highlight
 
 SNIPPET_WORDS = 24
+PROBE_ROWS = 4000  # PostgreSQL: newest rows tested for a word before its GIN scan (see rank_newest)
 
 
 @dataclass
@@ -39,18 +40,21 @@ class Match:
     backend: "Backend"
     query: Query
     newest: object       # SELECT id of every match from the full-text index alone, newest first
+    tokens: list[str] | None = None  # the visibility tokens in the match (None: no such restriction)
+    tsquery: object = None           # PostgreSQL: the words' tsquery
 
     def ids(self, session: Session, cap: int) -> list[int]:
-        """The ids of at most `cap` matches, newest first, from the full-text index alone."""
-        return list(session.scalars(self.newest.limit(cap)))
+        """The ids of any `cap` matches, in no order, from the full-text index alone (the cheapest
+        lookup there is: bench/search.py's baseline)."""
+        return list(session.scalars(self.newest.order_by(None).limit(cap)))
 
-    def best_of_newest(self, session: Session, cap: int) -> list[tuple[int, float]]:
-        """(id, rank) of the newest `cap` matches, best first (ties newest first), from the index alone.
+    def best_of_newest(self, session: Session, cap: int) -> tuple[list[tuple[int, float]], bool]:
+        """((id, rank) of the newest `cap` matches best first (ties newest first), whether that is every match).
 
-        One pass over the index; the rank is computed for those rows only.
+        From the index alone; the rank is computed for those rows only.
         """
-        rows = session.execute(self.newest.add_columns(self.rank).limit(cap)).all()
-        return sorted(((row_id, rank) for row_id, rank in rows), key=lambda hit: (hit[1], -hit[0]))
+        rows, every_match = self.backend.rank_newest(session, self, cap)
+        return sorted(((row_id, rank) for row_id, rank in rows), key=lambda hit: (hit[1], -hit[0])), every_match
 
     def highlights(self, session: Session, ids: list[int]) -> dict[int, tuple[str, str]]:
         """id -> (title, snippet) as HTML: text escaped, matches in <mark>."""
@@ -74,6 +78,11 @@ class Backend:
     def highlight_rows(self, session: Session, match: Match, ids: list[int]):
         raise NotImplementedError
 
+    def rank_newest(self, session: Session, match: Match, cap: int) -> tuple[list, bool]:
+        """((id, rank) of the newest `cap` matches in any order, whether that is every match)."""
+        rows = session.execute(match.newest.add_columns(match.rank).limit(cap)).all()
+        return rows, len(rows) < cap
+
 
 _FTS = table("search_fts", column("rowid"))
 _FTS_NAME = literal_column("search_fts")
@@ -93,7 +102,7 @@ class SqliteBackend(Backend):
         rank = func.bm25(_FTS_NAME, 10.0, 4.0, 1.0, 0.0)
         newest = (select(_FTS.c.rowid).select_from(_FTS).where(condition)
                   .order_by(_FTS.c.rowid.desc()))
-        return Match(source, condition, rank, self, query, newest)
+        return Match(source, condition, rank, self, query, newest, tokens)
 
     def highlight_rows(self, session: Session, match: Match, ids: list[int]):
         # In Python from the stored text: FTS5's snippet() re-runs the query for every row, which
@@ -135,8 +144,33 @@ class PostgresBackend(Backend):
         if tokens is not None:  # lexemes exactly as stored: quoted, no parser, no stemming
             allowed = " | ".join(f"'{token}'" for token in tokens) or "'nobody'"
             condition = condition & _VIS.op("@@")(cast(bindparam("vis_query", allowed), TSQUERY))
-        newest = select(SearchDocument.id).where(condition).order_by(SearchDocument.id.desc())
-        return Match(SearchDocument.__table__, condition, rank, self, query, newest)
+        # `id + 0`: ordered by the primary key itself, the planner walks it backwards testing every
+        # row against the query until enough match, which for a rare word (or none) is the whole
+        # table; this way it takes the matches from the GIN index and sorts those.
+        newest = select(SearchDocument.id).where(condition).order_by((SearchDocument.id + 0).desc())
+        return Match(SearchDocument.__table__, condition, rank, self, query, newest, tokens, tsquery)
+
+    def rank_newest(self, session: Session, match: Match, cap: int) -> tuple[list, bool]:
+        """The ids first, then ts_rank for those rows only (it reads each row's whole tsvector).
+
+        A GIN scan reads every match, which for a word in most rows is most of the table. So
+        without visibility tokens (an administrator) the newest PROBE_ROWS rows are tested first:
+        a word in a quarter of them or more is taken from there (the best of the matches among
+        the newest rows; not every match), anything rarer from the GIN index.
+        """
+        ids, every_match = [], False
+        if match.tokens is None:
+            recent = select(SearchDocument.id, _TSV.label("tsv")).order_by(SearchDocument.id.desc()) \
+                .limit(PROBE_ROWS).cte("recent").prefix_with("MATERIALIZED")
+            ids = list(session.scalars(select(recent.c.id).where(literal_column("recent.tsv").op("@@")(match.tsquery))
+                                       .order_by(recent.c.id.desc()).limit(cap)))
+        if len(ids) < PROBE_ROWS // 4:
+            ids = list(session.scalars(match.newest.limit(cap)))
+            every_match = len(ids) < cap
+        if not ids:
+            return [], every_match
+        return session.execute(select(SearchDocument.id, match.rank).where(
+            SearchDocument.id == func.any(bindparam("rank_ids", ids, type_=ARRAY(Integer))))).all(), every_match
 
     def highlight_rows(self, session: Session, match: Match, ids: list[int]):
         options_title = f'HighlightAll=true, StartSel={MARK_START}, StopSel={MARK_END}'

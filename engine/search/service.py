@@ -88,7 +88,7 @@ def _total_and_page(session: Session, match, where: list, limit: int, offset: in
     fetched, the count is of the fetched ones (at least that many: not exact). Only a page the
     fetched ones cannot fill runs the whole query with every condition in SQL, newest first.
     """
-    ranked = match.best_of_newest(session, RANK_LIMIT)
+    ranked, every_match = match.best_of_newest(session, RANK_LIMIT)
     wanted, survivors = offset + limit, []
     for start in range(0, len(ranked), CHECK_CHUNK):
         chunk = ranked[start:start + CHECK_CHUNK]
@@ -99,7 +99,6 @@ def _total_and_page(session: Session, match, where: list, limit: int, offset: in
         survivors += [hit for hit in chunk if hit[0] in allowed]
         if len(survivors) > COUNT_CAP and len(survivors) >= wanted:
             return len(survivors), False, survivors[offset:wanted]
-    every_match = len(ranked) < RANK_LIMIT
     if every_match or len(survivors) >= wanted:
         return len(survivors), every_match, survivors[offset:wanted]
     total = _count_in_sql(session, match, where)
