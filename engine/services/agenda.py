@@ -22,6 +22,7 @@ from ..models.documents import DocumentCprReference, DocumentVersion
 from ..models.agenda import OUTCOMES, SECTION_KINDS
 from . import agenda_intake, cases, messages
 from .committees import seated_committee_ids, served_committee_ids
+from .journal import append_event
 from .org import get_user
 
 SECTION_TITLES = {"resume": "Resumé", "recommendation": "Indstilling", "presentation": "Sagsfremstilling",
@@ -575,6 +576,12 @@ def record_decision(uow: UnitOfWork, actor: str, meeting_id: int, item_id: int, 
                "meeting_date": _local(meeting.starts_at).date().isoformat(),
                "next_committee": after.key if after else None, "decided_at": now.isoformat(),
                "decided_by": user.username}
+    # The decision is journalled on the case whether or not the case is waiting for it (the
+    # webhooks' `decision.recorded` reads it); flushed before the delivery loads the case's head.
+    append_event(session, item.case, actor, "decision_recorded", {
+        "item_id": item.id, "item_key": item.key, "committee": committee.key, "meeting_id": meeting.id,
+        "outcome": outcome, "next_committee": after.key if after else None})
+    session.flush()
     correlations = agenda_intake.decision_correlations(item.key)
     delivered = cases.deliver_if_waiting(uow, agenda_intake.DECISION, payload, correlations, actor=actor)
     if delivered is None:

@@ -24,7 +24,7 @@ KINDS = frozenset({
     "task_priority_set", "timer_fired", "message_received", "message_sent", "service_task_started",
     "service_task_completed", "incident_opened", "incident_retried", "document_added",
     "document_version_added", "document_deleted", "party_added", "party_removed", "legal_hold_placed",
-    "legal_hold_released",
+    "legal_hold_released", "decision_recorded",
 })
 
 

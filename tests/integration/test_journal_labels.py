@@ -14,7 +14,7 @@ from tests.web import Browser
 from webapp.ui.cases import JOURNAL_LABELS, journal_label, journal_summary
 
 # The engine's functions that append a journal event, and the position of their `kind` argument.
-WRITERS = {"append": 1, "append_case_event": 3, "journal_event": 3, "_journal": 3, "write": 0, "_set_moment": 5,
+WRITERS = {"append": 1, "append_case_event": 3, "append_event": 3, "journal_event": 3, "_journal": 3, "write": 0, "_set_moment": 5,
            "_switch": 7}
 KIND = re.compile(r"[a-z]+(_[a-z]+)+")
 

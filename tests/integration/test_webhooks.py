@@ -13,6 +13,8 @@ from engine.db import utcnow
 from engine.errors import InvalidInput, NotAllowed
 from engine.models import WebhookDelivery, WebhookSubscription
 from engine.services import webhooks
+from tests.agenda_helpers import (case_to_committee, decide, item_of, load_demo_committees, plan,
+                                  schedule_and_publish)
 from tests.integration.gdpr_helpers import complete, open_rework, run_to_closed
 from tests.models import install_rework
 from webapp import create_app
@@ -181,3 +183,24 @@ def test_the_worker_tasks_queue_and_deliver(ctx, receiver):
     assert celery.tasks["sagsgang.deliver_webhooks"].apply().get()["delivered"] == 1
     assert celery.tasks["sagsgang.search_catch_up"].apply().get() == {"indexed": 0, "forgotten": 0}
     assert len(receiver.received) == 1
+
+
+def test_a_committee_decision_reaches_subscribers_as_a_signed_decision_recorded(ctx, receiver):
+    """The decision is journalled on the case as `decision_recorded`, which the webhook maps."""
+    load_demo_committees(ctx)
+    number = case_to_committee(ctx, "local")
+    item = item_of(ctx, number)
+    meeting = plan(ctx, "teknik-miljoe-udvalget")
+    schedule_and_publish(ctx, meeting, item["id"])
+    subscribe(ctx, receiver.url, ["decision.recorded"])
+    assert decide(ctx, meeting, item["id"], "approved", "Dispensation meddeles.")["delivered"]
+    assert sweep(ctx) == 1
+    assert deliver(ctx)["delivered"] == 1
+    [request] = receiver.received
+    assert webhooks.verify_signature(SECRET, request["headers"][webhooks.SIGNATURE_HEADER], request["body"])
+    payload = json.loads(request["body"])
+    assert payload["event"] == "decision.recorded"
+    assert payload["case"] == {"number": number, "case_type": "byggetilladelse"}
+    assert payload["decision"] == {"committee": "teknik-miljoe-udvalget", "meeting_id": meeting,
+                                   "item_id": item["id"], "outcome": "approved"}
+    assert "Dispensation" not in request["body"].decode()  # the decision's text stays behind the API

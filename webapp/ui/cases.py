@@ -138,6 +138,7 @@ JOURNAL_LABELS = {
     "document_deleted": N_("Document deleted"), "party_added": N_("Party added"),
     "party_removed": N_("Party removed"), "legal_hold_placed": N_("Legal hold placed"),
     "legal_hold_released": N_("Legal hold released"),
+    "decision_recorded": N_("Committee decision recorded"),
 }
 PARTY_KINDS = {"citizen": N_("citizen"), "company": N_("company")}
 
