@@ -118,10 +118,12 @@ def _journal_notifications(session: Session, event: JournalEvent, number: str, c
                            user_ids: dict[str, int]) -> list[tuple]:
     """(user ids, kind, title, task id) for a journal event, or nothing."""
     data = event.data or {}
-    if event.kind in ("task_created", "task_assigned", "task_claimed", "task_reassigned"):
+    if event.kind in ("task_created", "task_assigned", "task_claimed", "task_delegated"):
+        # engine.services.tasks journals the new holder as `assignee`, or as `delegate` when delegating.
+        holder = data.get("delegate") if event.kind == "task_delegated" else data.get("assignee")
         assignee = data.get("assignee_id")
-        if assignee is None and data.get("assignee"):
-            assignee = user_ids.get(data["assignee"])
+        if assignee is None and holder:
+            assignee = user_ids.get(holder)
         if assignee is None or assignee == user_ids.get(event.actor):
             return []  # nobody to tell, or the one who did it (opened the case, claimed the task)
         return [([assignee], "task_assigned", f"Ny opgave: {data.get('name') or data.get('task')} ({number})",
@@ -147,7 +149,7 @@ def notify_from_journal(uow: UnitOfWork, now: datetime | None = None, batch: int
         select(JournalEvent, Case.number, Case.caseworker_id).join(Case, Case.id == JournalEvent.case_id)
         .where(JournalEvent.id > cursor.position).order_by(JournalEvent.id).limit(batch)).all()
     names = {n for event, _, _ in rows
-             for n in [event.actor, (event.data or {}).get("assignee"),
+             for n in [event.actor, (event.data or {}).get("assignee"), (event.data or {}).get("delegate"),
                        *((event.data or {}).get("mentions", []) if event.kind == "mention" else [])] if n}
     user_ids = dict(session.execute(select(User.username, User.id).where(User.username.in_(names))).all()) \
         if names else {}
