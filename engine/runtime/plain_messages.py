@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as BpmnMessageEventDefinition
-from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.serializer.event_definition import MessageEventDefinitionConverter
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessageEventDefinition
 
@@ -29,9 +28,9 @@ class PlainMessageEventDefinition(SpiffMessageEventDefinition):
 
 
 # A thrown message can wait in a stored workflow until it is routed, so the state serializer must
-# know the class. SPIFF_CONFIG is SpiffWorkflow's table for custom classes; engine.runtime.state
-# builds its serializer from it after importing this module (through engine.runtime.parsing).
-SPIFF_CONFIG[PlainMessageEventDefinition] = MessageEventDefinitionConverter
+# know the class: engine.runtime.state passes these converters with SpiffWorkflow's SPIFF_CONFIG
+# explicitly (that global table is left alone, so no import order decides what the serializer knows).
+SERIALIZER_CONVERTERS = {PlainMessageEventDefinition: MessageEventDefinitionConverter}
 
 
 def _plain(definition):

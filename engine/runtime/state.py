@@ -20,10 +20,11 @@ from SpiffWorkflow.util.task import TaskState
 
 from ..errors import WorkflowError
 from .parsing import ParsedModel
+from .plain_messages import SERIALIZER_CONVERTERS
 
 STATE_FORMAT = "sagsgang-state"
 STATE_VERSION = 1
-_SPIFF_SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+_SPIFF_SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure({**SPIFF_CONFIG, **SERIALIZER_CONVERTERS}))
 SPIFF_STATE_VERSION = _SPIFF_SERIALIZER.VERSION
 
 

@@ -2,6 +2,9 @@
 the services and the stored state; Spiff-dialect files keep Spiff's rules. SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from sqlalchemy import select
 
 from engine.models import UndeliveredMessage
@@ -9,6 +12,7 @@ from engine.runtime.parsing import parse_model
 from engine.runtime.plain_messages import PlainMessageEventDefinition
 from engine.runtime.state import _REGISTRY
 from engine.services import cases
+from engine.settings import PROJECT_ROOT
 from tests.models import GDPR_CALL, definitions, flow, install, message_bpmn, shared_files
 
 
@@ -81,3 +85,20 @@ def test_a_plain_message_definition_survives_the_state_serializer():
     restored = _REGISTRY.restore(_REGISTRY.convert(definition))
     assert type(restored) is PlainMessageEventDefinition and restored == definition
     assert restored.name == "reply"
+
+
+def test_the_state_serializer_knows_plain_messages_without_a_global_registration():
+    """A fresh interpreter importing only engine.runtime.state round-trips a stored plain message;
+    SpiffWorkflow's global SPIFF_CONFIG stays untouched, so no import order decides it."""
+    script = "\n".join([
+        "from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG",
+        "from engine.runtime import state",
+        "from engine.runtime.plain_messages import PlainMessageEventDefinition",
+        "assert PlainMessageEventDefinition not in SPIFF_CONFIG, 'the global table was changed'",
+        "definition = PlainMessageEventDefinition('reply', [])",
+        "restored = state._REGISTRY.restore(state._REGISTRY.convert(definition))",
+        "assert type(restored) is PlainMessageEventDefinition and restored.name == 'reply', restored",
+    ])
+    done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
