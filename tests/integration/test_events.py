@@ -1,7 +1,7 @@
 """Timers and messages move cases without a user: through the services, on both databases."""
 from __future__ import annotations
 
-import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from engine.errors import NotFound
 from engine.models import JournalEvent, MessageSubscription
 from engine.services import cases, queries
+from tests.clock import move_clock
 from tests.models import deadline_bpmn, install, message_bpmn
 
 
@@ -17,18 +18,22 @@ def overview(ctx, number):
         return queries.case_overview(uow.session, number, "admin")
 
 
-def test_boundary_timer_escalates_once_when_due(ctx):
-    install(ctx, "deadline", deadline_bpmn("PT0.3S"), "deadline", "DL")
+def test_boundary_timer_escalates_once_when_due(ctx, monkeypatch):
+    install(ctx, "deadline", deadline_bpmn("PT1H"), "deadline", "DL")
     with ctx.unit_of_work() as uow:
         number = cases.open_case(uow, "deadline", "anna", "Frist")["number"]
     first = overview(ctx, number)
     assert first["next_timer_at"] is not None
     with ctx.unit_of_work(read_only=True) as uow:
         assert cases.due_timer_case_ids(uow.session) == []
-    time.sleep(0.4)
+        case_id = cases.get_case(uow.session, number).id
+    with ctx.unit_of_work() as uow:  # a worker asked too early leaves the case alone
+        assert cases.fire_timers(uow, case_id)["fired"] is False
+    assert {t["element_id"]: t["state"] for t in overview(ctx, number)["tasks"]} == {"Task_Handle": "open"}
+    move_clock(monkeypatch, timedelta(hours=1, minutes=1))
     with ctx.unit_of_work(read_only=True) as uow:
         due = cases.due_timer_case_ids(uow.session)
-    assert len(due) == 1
+    assert due == [case_id]
     with ctx.unit_of_work() as uow:
         assert cases.fire_timers(uow, due[0])["fired"] is True
     with ctx.unit_of_work() as uow:  # a second, late worker finds nothing to do
