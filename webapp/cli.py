@@ -76,6 +76,15 @@ def init(obj: Context, demo: bool):
     _print(report)
 
 
+def _demo_users_line() -> str:
+    """The demo users and their password(s), from the demo organisation itself."""
+    logins = setup.demo_logins()
+    passwords = {password for _, password in logins}
+    if len(passwords) == 1:
+        return f"demo users: {', '.join(name for name, _ in logins)}; password '{passwords.pop()}'"
+    return "demo users: " + ", ".join(f"{name} (password '{password}')" for name, password in logins)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -89,7 +98,7 @@ def serve(host: str, port: int, initialise: bool):
     # Embedded: no beat and no worker, so a ticker thread runs the periodic sweeps in-process.
     ticker = Ticker.for_app(app.extensions["celery"], settings.timer_interval).start() \
         if settings.celery_eager else None
-    click.echo(f"Sagsgang on http://{host}:{port}/  (demo users: admin, anna, bo, carl, dorte, erik; password 'demo')")
+    click.echo(f"Sagsgang on http://{host}:{port}/  ({_demo_users_line()})")
     try:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
     finally:

@@ -28,6 +28,13 @@ def initialise(ctx: EngineContext, demo: bool = True, actor: str = "system") -> 
     return report
 
 
+def demo_logins() -> list[tuple[str, str]]:
+    """(username, password) of every demo user, read from the organisation `initialise` loads, so
+    start-up messages name exactly the users that exist."""
+    organisation = json.loads(DEMO_ORGANISATION.read_text("utf-8"))
+    return [(user["username"], user["password"]) for user in organisation["users"]]
+
+
 def install_shipped_case_types(ctx: EngineContext, actor: str = "system") -> list[dict]:
     bpmn = Path(ctx.settings.bpmn_path)
     results = []
