@@ -59,8 +59,8 @@ def task_list(scope: str):
     pages = max(1, -(-found["total"] // PAGE_SIZE))
     # Rows as objects: the template reads ~15 fields a row, and on a dict each read is a failed
     # getattr before the item lookup (~0.3 ms a page; docs/benchmarks.md, task lists).
-    page = {"rows": [SimpleNamespace(**item) for item in found["items"]], "total": found["total"], "scope": scope, "filters": filters,
-            "pages": pages, "case_types": case_types,
+    page = {"rows": [SimpleNamespace(**item) for item in found["items"]], "total": found["total"],
+            "scope": scope, "filters": filters, "pages": pages, "case_types": case_types,
             "caption": list_title(scope)}
     boosted = request.headers.get("HX-Request") and request.headers.get("HX-Target") == "task-table"
     return render_template("tasks/_table.html" if boosted else "tasks/list.html", page=page)
