@@ -73,7 +73,8 @@ def test_a_case_goes_to_a_committee_and_back_in_the_browser(page, browser, live_
     shots.shot("item-drafted")
     page.get_by_role("button", name="Udfør opgaven").click()
     page.wait_for_url(f"{base}/cases/{number}")
-    page.goto(f"{base}/agenda/cases/{number}")
+    page.get_by_role("link", name="Sagens dagsordenspunkter").click()
+    page.wait_for_url(f"{base}/agenda/cases/{number}")
     page.get_by_role("link", name="Dispensation fra lokalplan 12.3, Havnegade 4").click()
     page.wait_for_url(re.compile(r".*/agenda/items/\d+$"))
     item_url = page.url
