@@ -10,8 +10,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
+from engine.errors import Conflict
 from engine.services import cases, forms, tasks, worklists
-from engine.services.preconditions import require_task_case_version
 
 from .auth import current_actor
 from .paging import paged
@@ -53,10 +53,19 @@ class Task(MethodView):
 
 
 def _act(task_id: str, action, *args):
-    """One task action in one unit of work, after the If-Match check under the same lock."""
-    with _engine().unit_of_work() as uow:
-        require_task_case_version(uow, task_id, expected_version())
-        result = action(uow, task_id, current_actor(), *args)
+    """One task action in one unit of work; the service checks If-Match under the lock it takes.
+
+    The service names the stale version `row_version` (what a page sends); here the client sent it
+    as If-Match, so the 409 names that.
+    """
+    expected = expected_version()
+    try:
+        with _engine().unit_of_work() as uow:
+            result = action(uow, task_id, current_actor(), *args, expected_row_version=expected)
+    except Conflict as stale:
+        if stale.context.get("field") != "row_version":
+            raise
+        raise Conflict(stale.message, field="If-Match") from stale
     return result, 200, etag(result["row_version"])
 
 
