@@ -452,3 +452,31 @@ def test_words_in_very_many_rows_list_newest_first(ctx, monkeypatch):
     monkeypatch.setattr(service, "COUNT_CAP", 1)  # the page and the count from the fetched ids alone
     assert numbers(find(ctx, "anna", "udestue", limit=1, offset=2)) == [numbers_opened[1]]
     assert numbers(find(ctx, "anna", "udestue", limit=2)) == [numbers_opened[3], numbers_opened[2]]
+
+
+def test_an_administrator_probes_the_newest_rows_only_for_words_the_statistics_call_common(ctx, monkeypatch):
+    """PostgreSQL asks pg_stats whether enough rows can match before testing the newest rows; either
+    way the hits are those of the plain full-text query (here every row is among the newest)."""
+    from engine.search import backends
+
+    monkeypatch.setattr(backends, "STATS_SECONDS", 0)  # read the statistics afresh on every search
+    monkeypatch.setattr(backends, "PROBE_ROWS", 8)  # a probe that succeeds with 2 matches in the table
+    common = [open_byg(ctx, title=f"Udestue nummer {i}") for i in range(6)]
+    rare = open_byg(ctx, title="Vindmølle ved havnen", data=dict(BYG_DATA, project_description="Vindmølle"))
+    postgres = ctx.database.engine.dialect.name == "postgresql"
+    if postgres:
+        with ctx.database.engine.begin() as conn:
+            conn.execute(text("ANALYZE search_documents"))
+    for words, expected in (("udestue", set(common)), ("vindmølle", {rare}), ("solcelleanlæg", set())):
+        assert set(numbers(find(ctx, "admin", words))) == expected, words
+        with ctx.unit_of_work(read_only=True) as uow:
+            backend = backends.backend_for(uow.session)
+            match = backend.match(parse_query(words))
+            plain = set(uow.session.scalars(match.newest))
+            rows, _ = backend.rank_newest(uow.session, match, 1000)
+            assert {row_id for row_id, _ in rows} == plain, words
+            if postgres:
+                assert backend.probe_worthwhile(uow.session, match.query) is (words == "udestue"), words
+    if postgres:  # "og" and "på" are Danish stop words: nothing to look for, nothing to probe
+        with ctx.unit_of_work(read_only=True) as uow:
+            assert backends.backend_for(uow.session).probe_worthwhile(uow.session, parse_query("og på")) is False
