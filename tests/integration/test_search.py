@@ -479,4 +479,9 @@ def test_an_administrator_probes_the_newest_rows_only_for_words_the_statistics_c
                 assert backend.probe_worthwhile(uow.session, match.query) is (words == "udestue"), words
     if postgres:  # "og" and "på" are Danish stop words: nothing to look for, nothing to probe
         with ctx.unit_of_work(read_only=True) as uow:
-            assert backends.backend_for(uow.session).probe_worthwhile(uow.session, parse_query("og på")) is False
+            backend = backends.backend_for(uow.session)
+            assert backend.probe_worthwhile(uow.session, parse_query("og på")) is False
+            monkeypatch.setattr(backends, "PROBE_ROWS", 2)  # enough rows hold "vindmølle" (1 of 7) ...
+            assert backend.probe_worthwhile(uow.session, parse_query("vindmølle")) is True
+            monkeypatch.setattr(backends, "PROBE_SKEW", 1.0)  # ... but not a quarter of them
+            assert backend.probe_worthwhile(uow.session, parse_query("vindmølle")) is False
