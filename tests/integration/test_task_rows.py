@@ -72,3 +72,16 @@ def test_task_rows_draw_the_html_of_the_jinja_row_loop(app):
         # Nothing from a row reaches the page unescaped.
         assert "<b>" not in drawn and "<i>" not in drawn and "unknown&lt;x&gt;" in drawn
         assert ("covering for S&#34;s" in drawn) == (language == "en")
+
+
+def test_template_gettext_keeps_each_language_and_escaping_apart(app):
+    """The layout's labels are kept per catalogue: switching language switches them, and a text
+    template (no autoescape) gets plain text while an HTML one gets Markup."""
+    html = app.jinja_env.from_string('{{ _("My tasks") }}|{{ _("delegated to %(who)s", who="<b>") }}')
+    text = app.jinja_env.from_string('{% autoescape false %}{{ _("delegated to %(who)s", who="<b>") }}{% endautoescape %}')
+    for language, expected in (("da", "Mine opgaver|delegeret til &lt;b&gt;"), ("en", "My tasks|delegated to &lt;b&gt;"),
+                               ("da", "Mine opgaver|delegeret til &lt;b&gt;")):
+        with app.test_request_context("/"):
+            session["lang"] = language
+            assert html.render() == expected
+            assert text.render().endswith(" <b>")
