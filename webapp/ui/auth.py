@@ -82,7 +82,9 @@ def _failed(response) -> bool:
 
 def _too_many(limit: RequestLimit):
     """Past the limit every attempt is refused, right password or not, until the window has room."""
-    minutes = max(1, math.ceil((limit.reset_at - time.time()) / 60))
+    # reset_at is rounded up to the next whole second, so it can lie past the window's own end.
+    seconds = min(limit.limit.get_expiry(), limit.reset_at - time.time())
+    minutes = max(1, math.ceil(seconds / 60))
     message = ngettext("Too many failed sign-ins. Wait %(num)s minute and try again.",
                        "Too many failed sign-ins. Wait %(num)s minutes and try again.", minutes)
     page, status = _login_page(message, 429)
