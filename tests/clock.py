@@ -6,10 +6,11 @@ timer may fire) and SpiffWorkflow's timer module (whether the workflow's timer e
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 import SpiffWorkflow.bpmn.specs.event_definitions.timer as spiff_timer
 
+from engine import localtime
 from engine.services import cases
 
 
@@ -23,3 +24,14 @@ def move_clock(monkeypatch, by: timedelta) -> None:
 
     monkeypatch.setattr(spiff_timer, "datetime", Moved)
     monkeypatch.setattr(cases, "utcnow", lambda: datetime.now(timezone.utc) + by)
+
+
+def keep_today(monkeypatch, today: date) -> None:
+    """Keep the engine's local date at `today`, a date a test module read at import.
+
+    A suite that runs past midnight in Copenhagen would otherwise compare the module's dates with
+    tomorrow's. Every local_today() reads engine.localtime's clock, so that is the one to hold.
+    """
+    if localtime.local_today() != today:
+        noon = datetime.combine(today, time(12), localtime.TIMEZONE).astimezone(timezone.utc)
+        monkeypatch.setattr(localtime, "utcnow", lambda: noon)

@@ -11,9 +11,15 @@ from engine.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from engine.localtime import local_today
 from engine.models import Substitution
 from engine.services import cases, org, tasks, worklists
+from tests.clock import keep_today
 from tests.integration.task_helpers import case_snapshot, install_teamwork, journal, open_teamwork, task_row, user_id
 
 TODAY = local_today()
+
+@pytest.fixture(autouse=True)
+def _today_stays(monkeypatch):
+    """TODAY was read at import: hold the engine's date there if the run has crossed midnight."""
+    keep_today(monkeypatch, TODAY)
 
 
 @pytest.fixture

@@ -5,15 +5,22 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from engine.localtime import local_today
 from engine.models import Substitution
+from tests.clock import keep_today
 from tests.web import Browser, csrf_token, error_messages, input_value
 
 from .test_web_pages import AKT_START, _open_task, _start
 
 TODAY = local_today()
+
+@pytest.fixture(autouse=True)
+def _today_stays(monkeypatch):
+    """TODAY was read at import: hold the engine's date there if the run has crossed midnight."""
+    keep_today(monkeypatch, TODAY)
 
 
 def _name(browser: Browser, **fields):
