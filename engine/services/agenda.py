@@ -96,7 +96,7 @@ def _local(value: datetime) -> datetime:
     return value.astimezone(TIMEZONE)
 
 
-def _route_committee_ids(session: Session, item: AgendaItem) -> list[int]:
+def route_committee_ids(session: Session, item: AgendaItem) -> list[int]:
     if not item.route:
         return [item.committee_id] if item.committee_id else []
     return list(session.scalars(select(Committee.id).where(Committee.key.in_(item.route))))
@@ -105,7 +105,7 @@ def _route_committee_ids(session: Session, item: AgendaItem) -> list[int]:
 def may_see_closed(session: Session, user: User, item: AgendaItem) -> bool:
     """Members and secretaries of a committee on the item's route see its closed content."""
     return user.is_active and permissions.may_see_closed_agenda_content(
-        session, user.id, _route_committee_ids(session, item))
+        session, user.id, route_committee_ids(session, item))
 
 
 # --- views -----------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ def may_read_item(session: Session, user: User, item: AgendaItem) -> bool:
         return True
     if item.status == "draft" or not user.is_active:
         return False
-    route = set(agenda._route_committee_ids(session, item))
+    route = set(agenda.route_committee_ids(session, item))
     if route & seated_committee_ids(session, user.id):
         return True
     return any(permissions.may_manage_committee(session, user.id, committee_id) for committee_id in route)
