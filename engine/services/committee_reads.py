@@ -6,14 +6,13 @@ item's route. Who may read an item at all is decided here, once.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import permissions
 from ..errors import NotAllowed, NotFound
-from ..models import AgendaItem, CommitteeMember, User
+from ..models import AgendaItem, User
 from . import agenda
-from .committees import get_committee, seated_committee_ids
+from .committees import committee_seats, get_committee, seated_committee_ids
 from .org import get_user
 
 
@@ -23,9 +22,7 @@ def committee_detail(session: Session, actor: str, key: str, meetings: int = 50)
     committee = get_committee(session, key)
     if not committee.active:
         raise NotFound(f"unknown committee '{key}'", field="committee")
-    seats = session.execute(select(User.username, User.name, CommitteeMember.role).join(
-        CommitteeMember, CommitteeMember.user_id == User.id).where(CommitteeMember.committee_id == committee.id)
-        .order_by(CommitteeMember.role, User.name)).all()
+    seats = committee_seats(session, committee.id)
     return {"key": committee.key, "name": committee.name, "description": committee.description or "",
             "agenda_deadline_days": committee.agenda_deadline_days,
             "seats": [{"username": s.username, "name": s.name, "role": s.role} for s in seats],

@@ -25,6 +25,14 @@ def get_committee(session: Session, key: str) -> Committee:
     return committee
 
 
+def committee_seats(session: Session, committee_id: int) -> list:
+    """(role, username, name) of every seat, by role and then name: the one reading of who sits
+    where, for the administrator's page and for what other systems read."""
+    return session.execute(select(CommitteeMember.role, User.username, User.name).join(
+        User, CommitteeMember.user_id == User.id).where(CommitteeMember.committee_id == committee_id)
+        .order_by(CommitteeMember.role, User.name, User.username)).all()
+
+
 def agenda_deadline(starts_at: datetime, days: int) -> date:
     """The last local day to publish the agenda: the meeting's local date minus `days`."""
     return starts_at.astimezone(TIMEZONE).date() - timedelta(days=days)
@@ -230,9 +238,7 @@ def committee_detail(session: Session, actor: str, key: str, with_people: bool =
     `with_people`, the active users who could be seated)."""
     _administrator(session, actor)
     committee = get_committee(session, key)
-    seats = session.execute(select(CommitteeMember.role, User.username, User.name).join(User)
-                            .where(CommitteeMember.committee_id == committee.id)
-                            .order_by(CommitteeMember.role, User.username)).all()
+    seats = committee_seats(session, committee.id)
     by_role = {role: [{"username": u, "name": n} for r, u, n in seats if r == role] for role in COMMITTEE_ROLES}
     return {"key": committee.key, "name": committee.name, "description": committee.description or "",
             "agenda_deadline_days": committee.agenda_deadline_days, "active": committee.active,
