@@ -75,6 +75,9 @@ class Settings:
     login_limit_account: str = "5 per 15 minutes"
     login_limit_address: str = "50 per 15 minutes"
     login_limit_storage: str = "memory://"
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host headers are believed
+    # (0: none; the client address is the socket's, so a client cannot forge its own).
+    trusted_proxies: int = 0
     # Case documents (engine/storage.py): on disk under document_path, or in an S3-compatible
     # bucket; each upload at most document_max_bytes.
     document_store: str = "file"  # file or s3
@@ -210,6 +213,7 @@ def _web_settings(env, mode: str) -> dict:
         login_limit_account=env.get("SAGSGANG_LOGIN_LIMIT_ACCOUNT", "").strip() or Settings.login_limit_account,
         login_limit_address=env.get("SAGSGANG_LOGIN_LIMIT_ADDRESS", "").strip() or Settings.login_limit_address,
         login_limit_storage=_login_limit_storage(env, mode),
+        trusted_proxies=_number(env, "SAGSGANG_TRUSTED_PROXIES", Settings.trusted_proxies, int),
     )
 
 

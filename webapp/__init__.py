@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.context import EngineContext
 from engine.db import Database, configure_engine, engine_options
@@ -47,6 +48,10 @@ def configure_app(app: Flask, settings: Settings) -> None:
         # The largest document upload and the rest of its form; a larger request is cut off unread.
         MAX_CONTENT_LENGTH=settings.document_max_bytes + 64 * 1024,
     )
+    if settings.trusted_proxies:
+        # Only as many hops as are ours: a header a client adds itself stays unread.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
 
 def configure_extensions(app: Flask, settings: Settings, engine_context: EngineContext | None = None) -> None:

@@ -95,3 +95,35 @@ def test_limits_and_their_store_come_from_the_settings(tmp_path):
 def test_a_limit_that_is_not_a_rate_stops_start_up_naming_the_variable(sqlite_ctx):
     with pytest.raises(SettingsError, match="SAGSGANG_LOGIN_LIMIT_ADDRESS"):
         _app(sqlite_ctx, login_limit_address="lots")
+
+
+def _login_via_proxy(client, username: str, password: str, forwarded_for: str):
+    env = {"REMOTE_ADDR": "10.9.9.9"}  # the proxy's own address, the same for every client
+    headers = {"X-Forwarded-For": forwarded_for}
+    page = client.get("/login", environ_base=env, headers=headers).get_data(as_text=True)
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token},
+                       environ_base=env, headers=headers)
+
+
+def test_behind_a_trusted_proxy_the_address_limit_counts_each_client(sqlite_ctx):
+    client = _app(sqlite_ctx, login_limit_address="2 per 15 minutes", trusted_proxies=1).test_client()
+    for name in ("anna", "bo"):
+        assert _login_via_proxy(client, name, "wrong", "192.0.2.1").status_code == 401
+    assert _login_via_proxy(client, "carl", "demo", "192.0.2.1").status_code == 429
+    # Another client behind the same proxy is not refused for the first one's failures.
+    assert _login_via_proxy(client, "carl", "demo", "192.0.2.2").status_code == 302
+
+
+def test_without_trusted_proxies_a_forwarded_address_is_ignored(sqlite_ctx):
+    """A client that writes its own X-Forwarded-For cannot step around the limit."""
+    client = _app(sqlite_ctx, login_limit_address="2 per 15 minutes").test_client()
+    for name, forged in (("anna", "192.0.2.1"), ("bo", "192.0.2.2")):
+        assert _login_via_proxy(client, name, "wrong", forged).status_code == 401
+    assert _login_via_proxy(client, "carl", "demo", "192.0.2.3").status_code == 429
+
+
+def test_trusted_proxies_must_be_a_whole_number():
+    with pytest.raises(SettingsError, match="SAGSGANG_TRUSTED_PROXIES"):
+        Settings.from_env({"SAGSGANG_TRUSTED_PROXIES": "one"})
+    assert Settings.from_env({"SAGSGANG_TRUSTED_PROXIES": "2"}).trusted_proxies == 2
