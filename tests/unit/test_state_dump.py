@@ -90,3 +90,37 @@ def test_a_finished_task_changed_afterwards_is_written_anew():
     document = same_document(workflow)
     assert document["workflow"]["tasks"][str(finished.id)] == json.loads(dump_state_reference(workflow))[
         "workflow"]["tasks"][str(finished.id)]
+
+
+def test_each_task_is_written_exactly_as_the_registry_converts_it():
+    """dump_state writes a task's JSON by hand (state._fast_task_json): character for character
+    what SpiffWorkflow's TaskConverter and encoder give, whatever the data holds."""
+    import datetime
+    import uuid
+
+    from engine.runtime import state
+
+    assert state._FAST_TASKS
+    parsed = model()
+    awkward = {"title": 'æøå\n"quoted"\\', "amount": 12.5, "big": 10 ** 30, "tags": ("a", "b"), "small": 1e-7,
+               "when": datetime.datetime(2026, 1, 1, 12, 30), "ref": uuid.uuid4(), "nested": {"x": [1, None, True]}}
+    workflow = start_workflow(parsed, ENGINE, awkward, 1000, 100)
+
+    def compare():
+        state._REGISTRY._encoder_mode = True
+        try:
+            tasks = [t for w in (workflow, *workflow.subprocesses.values()) for t in w.tasks.values()]
+            for task in tasks:
+                assert state._fast_task_json(task) == state._dumps(state._REGISTRY.convert(task))
+        finally:
+            state._REGISTRY._encoder_mode = False
+        same_document(workflow)
+        return len(tasks)
+
+    compare()
+    ready(workflow).internal_data["stamp"] = datetime.datetime(2020, 1, 1)
+    complete_task(workflow, ready(workflow), {"done": False, "note": "ü", "f": 1e16, "gone": None}, 1000, 100)
+    compare()
+    complete_task(workflow, ready(workflow), {"done": True}, 1000, 100)
+    complete_task(workflow, ready(workflow), {"signed": True}, 1000, 100)
+    assert compare() > 10 and workflow.is_completed()
