@@ -81,6 +81,20 @@ def _sqlite_refresh(case_id: str) -> str:
             f"AND kind IN ('case', 'document') AND visibility IS NOT {tokens};")
 
 
+# The SQLite task triggers recompute a case's tokens only when the written task can change them
+# (the refresh runs six subqueries twice, and the FTS5 row is rewritten when tokens change): a
+# task adds tokens only for holders whose token some row of its case lacks, and a holder column
+# that loses or changes a value may take a token away. Otherwise the stored tokens already equal
+# the recomputed ones, which every writer keeps true (the rows start with them, these triggers
+# follow every change).
+_HOLDER_TOKENS = (("a", "assignee_id"), ("u", "completed_by_id"), ("u", "owner_id"), ("g", "candidate_group_id"))
+_SQLITE_TOKEN_MISSING = (
+    "EXISTS (SELECT 1 FROM search_documents WHERE case_id = new.case_id AND kind IN ('case', 'document') AND ("
+    + " OR ".join(f"(new.{column} IS NOT NULL AND instr(visibility, ' {prefix}' || new.{column} || ' ') = 0)"
+                  for prefix, column in _HOLDER_TOKENS) + "))")
+_SQLITE_HOLDER_REMOVED = "(" + " OR ".join(f"(old.{column} IS NOT NULL AND old.{column} IS NOT new.{column})"
+                                           for _, column in _HOLDER_TOKENS) + ")"
+
 SQLITE_FULL_TEXT = [
     f"CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5({_FTS_COLUMNS}, content='search_documents', "
     "content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
@@ -91,9 +105,10 @@ SQLITE_FULL_TEXT = [
     f"CREATE TRIGGER IF NOT EXISTS search_documents_fts_update AFTER UPDATE OF {_FTS_COLUMNS} ON search_documents BEGIN "
     f"INSERT INTO search_fts(search_fts, rowid, {_FTS_COLUMNS}) VALUES ({_FTS_OLD}); "
     f"INSERT INTO search_fts(rowid, {_FTS_COLUMNS}) VALUES ({_FTS_NEW}); END",
-    f"CREATE TRIGGER IF NOT EXISTS tasks_search_visibility_insert AFTER INSERT ON tasks BEGIN {_sqlite_refresh('new.case_id')} END",
+    f"CREATE TRIGGER IF NOT EXISTS tasks_search_visibility_insert AFTER INSERT ON tasks "
+    f"WHEN {_SQLITE_TOKEN_MISSING} BEGIN {_sqlite_refresh('new.case_id')} END",
     f"CREATE TRIGGER IF NOT EXISTS tasks_search_visibility_update AFTER UPDATE OF {_TASK_HOLDERS} ON tasks "
-    f"BEGIN {_sqlite_refresh('new.case_id')} END",
+    f"WHEN {_SQLITE_HOLDER_REMOVED} OR {_SQLITE_TOKEN_MISSING} BEGIN {_sqlite_refresh('new.case_id')} END",
     f"CREATE TRIGGER IF NOT EXISTS tasks_search_visibility_delete AFTER DELETE ON tasks BEGIN {_sqlite_refresh('old.case_id')} END",
     "CREATE TRIGGER IF NOT EXISTS cases_search_visibility AFTER UPDATE OF caseworker_id, case_type_id ON cases "
     f"BEGIN {_sqlite_refresh('new.id')} END",

@@ -284,10 +284,14 @@ class LoadedCase:
                 opened_at=now, updated_at=now, row_version=1, journal_seq=0, journal_head=GENESIS,
             )).scalar_one()
             head.row_version = 1
+            self._sync_tasks(snap, actor, actor_id, completed_task, now)
+            # After its tasks: the row starts with their visibility tokens, and the tasks' insert
+            # triggers had no row to update (engine/models/search.py).
             search_index.add_case(conn, head.id, self.title, self.grouping, self.form_data)
-        elif self.form_data:
-            search_index.add_form_data(conn, head.id, self.form_data)
-        self._sync_tasks(snap, actor, actor_id, completed_task, now)
+        else:
+            if self.form_data:
+                search_index.add_form_data(conn, head.id, self.form_data)
+            self._sync_tasks(snap, actor, actor_id, completed_task, now)
         service_jobs.sync_jobs(self.uow, head.id, self.workflow, self.journal, actor)
         if thrown:
             messages.route_thrown(self.uow, head.id, head.number, thrown, actor, self.journal, deliver_message)
