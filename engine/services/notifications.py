@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ..db import UnitOfWork, utcnow
+from ..db import UnitOfWork, hot_connection, utcnow
 from ..errors import InvalidInput, NotFound
 from ..models import Case, CaseTask, JournalEvent, Notification, RoleGrant, SweepCursor, User
 from ..settings import Settings
@@ -63,7 +63,7 @@ def _insert(session: Session, rows: list[dict]) -> int:
 def unread_count(session: Session, username: str) -> int:
     """The bell's number: one indexed count on every page, so no user lookup before it (a prepared
     Core statement on the connection: the ORM's execution path doubled its cost)."""
-    return session.connection().execute(_UNREAD_COUNT, {"username": username}).scalar()
+    return hot_connection(session).execute(_UNREAD_COUNT, {"username": username}).scalar()
 
 
 _UNREAD_COUNT = (select(func.count(Notification.id)).join(User, User.id == Notification.user_id)

@@ -20,7 +20,7 @@ from sqlalchemy import Integer, and_, bindparam, exists, func, literal_column, s
 from sqlalchemy.orm import Session
 
 from .. import permissions
-from ..db import utcnow
+from ..db import hot_connection, utcnow
 from ..errors import InvalidInput, NotAllowed, NotFound
 from ..localtime import day_bounds, due_state, local_today
 from ..models import Case, CaseTask, CaseType, CaseTypeVersion, Group, JournalEvent, Membership, Substitution, User
@@ -149,16 +149,16 @@ def delegated_tasks(session: Session, actor: str, sort: str = "due", case_type: 
 
 def task_counts(session: Session, actor: str, now: datetime | None = None) -> dict:
     """The navigation's counts: {"mine", "overdue" (of mine), "group", "delegated" (by me)}."""
-    row = session.connection().execute(_COUNTS, _count_parameters(session, actor, now)).one()
-    return dict(row._mapping)
+    row = hot_connection(session).execute(_COUNTS, _count_parameters(session, actor, now)).one()
+    return dict(zip(row._fields, row))
 
 
 def navigation(session: Session, actor: str, now: datetime | None = None) -> dict:
     """All a page's navigation reads, in one statement: task_counts' counts, and whether the menu
     shows "Records" (permissions.may_manage_records) and "Case types"
     (permissions.may_manage_some_case_type), as {"counts": {...}, "records": bool, "case_types": bool}."""
-    row = session.connection().execute(_NAVIGATION, _count_parameters(session, actor, now)).one()
-    values = dict(row._mapping)
+    row = hot_connection(session).execute(_NAVIGATION, _count_parameters(session, actor, now)).one()
+    values = dict(zip(row._fields, row))
     return {"records": bool(values.pop("records")), "case_types": bool(values.pop("case_types")), "counts": values}
 
 
@@ -166,7 +166,7 @@ def case_type_choices(session: Session) -> list[dict]:
     """Every case type by name, {"key", "name", "published"}: the names for lists that carry keys, and
     (the published ones) the task lists' case-type filter. One statement."""
     return [{"key": key, "name": name, "published": bool(published)}
-            for key, name, published in session.connection().execute(_CASE_TYPE_CHOICES)]
+            for key, name, published in hot_connection(session).execute(_CASE_TYPE_CHOICES)]
 
 
 def _count_parameters(session: Session, actor: str, now: datetime | None) -> dict:
@@ -179,7 +179,7 @@ def latest_cases(session: Session, actor: str, limit: int = 10) -> list[dict]:
     """The cases `actor` changed last (newest first), from the journal: any event they wrote."""
     _user_id(session, actor)
     limit = max(1, min(int(limit), 50))
-    conn = session.connection()
+    conn = hot_connection(session)
     # A window of newest events holds the last ten cases for anyone who does more than repeat
     # actions on a few cases; otherwise fall back to one row per case (still one index range).
     window = 20 * limit
@@ -217,7 +217,7 @@ def _page(session: Session, scope: str, params: dict, sort: str, case_type: str 
     sort_column, descending = _sort(sort)
     if due and due not in _DUE:
         raise InvalidInput(f"due must be one of {', '.join(DUE_STATES)}, not {due!r}", field="due")
-    conn = session.connection()  # Core statements: the ORM's execution path only adds cost here
+    conn = hot_connection(session)  # prepared Core statements: the ORM's execution path only adds cost here
     params = {**params, "limit": limit, "offset": offset, **bounds}
     if case_type:
         params["case_type_id"] = conn.execute(_CASE_TYPE_ID, {"key": case_type}).scalar()
@@ -318,7 +318,7 @@ def _offset(offset) -> int:
 
 
 def _user_id(session: Session, username: str) -> int:
-    user_id = session.connection().execute(_USER_ID, {"username": username}).scalar()
+    user_id = hot_connection(session).execute(_USER_ID, {"username": username}).scalar()
     if user_id is None:
         raise NotFound(f"unknown user '{username}'", field="username")
     return user_id
@@ -334,7 +334,7 @@ def _viewer(session: Session, actor: str, now: datetime | None) -> tuple[int, li
     memo = session.info.setdefault("worklists_viewer", {}) if _read_only(session) else {}
     found = memo.get((actor, today))
     if found is None:
-        rows = session.connection().execute(_VIEWER, {"username": actor, "today": today}).all()
+        rows = hot_connection(session).execute(_VIEWER, {"username": actor, "today": today}).all()
         if not rows:
             raise NotFound(f"unknown user '{actor}'", field="username")
         user_id = rows[0][0]
@@ -350,7 +350,7 @@ def _read_only(session: Session) -> bool:
 
 def _my_group(session: Session, user_id: int, group: str) -> int:
     """The id of one of the user's groups, by key."""
-    conn = session.connection()
+    conn = hot_connection(session)
     group_id = conn.execute(_GROUP_BY_KEY, {"key": group}).scalar()
     if group_id is None:
         raise NotFound(f"unknown group '{group}'", field="group")

@@ -11,6 +11,7 @@ from flask_babel import format_datetime
 from sqlalchemy import event, select
 
 from engine import permissions
+from engine.db import HotConnection, HotResult
 from engine.errors import NotFound
 from engine.models import CaseType, User
 from engine.services import case_types, tasks, worklists
@@ -29,7 +30,9 @@ PINNED = {"sqlite": {"/tasks/mine": 6, "/tasks/group": 6},
 
 
 class Counter:
-    """The statements and the connection checkouts (units of work) of the requests in its block."""
+    """The statements and the connection checkouts (units of work) of the requests in its block:
+    those run through SQLAlchemy (its cursor event) and those run on the unit of work's prepared
+    connection (engine/db.py HotConnection, which SQLAlchemy's events do not see)."""
 
     def __init__(self, engine):
         self.engine, self.statements, self.checkouts = engine, [], 0
@@ -44,9 +47,20 @@ class Counter:
     def __enter__(self):
         event.listen(self.engine, "before_cursor_execute", self._statement)
         event.listen(self.engine.pool, "checkout", self._checkout)
+        self._hot_execute = HotConnection.execute
+        counter = self
+
+        def execute(hot, statement, params=None):
+            result = counter._hot_execute(hot, statement, params)
+            if isinstance(result, HotResult):  # not handed on to SQLAlchemy (counted by its event)
+                counter._statement(None, result.cursor, result.compiled.sql)
+            return result
+
+        HotConnection.execute = execute
         return self
 
     def __exit__(self, *exc):
+        HotConnection.execute = self._hot_execute
         event.remove(self.engine, "before_cursor_execute", self._statement)
         event.remove(self.engine.pool, "checkout", self._checkout)
 
