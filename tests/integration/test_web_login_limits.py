@@ -127,3 +127,19 @@ def test_trusted_proxies_must_be_a_whole_number():
     with pytest.raises(SettingsError, match="SAGSGANG_TRUSTED_PROXIES"):
         Settings.from_env({"SAGSGANG_TRUSTED_PROXIES": "one"})
     assert Settings.from_env({"SAGSGANG_TRUSTED_PROXIES": "2"}).trusted_proxies == 2
+
+
+def test_the_login_limits_are_the_only_ones_and_no_other_request_pays_for_a_check(client, ctx):
+    """The limiter's hook before every request is taken out (webapp/ui/auth.py): right only while
+    the login view's own limits are all there are."""
+    app = client.application
+    limiter = app.extensions["sagsgang_login_limiter"]
+    assert not limiter.limit_manager.default_limits and not limiter.limit_manager.application_limits
+    assert limiter._check_request_limit not in app.before_request_funcs[None]
+    assert {name for name, view in app.view_functions.items() if hasattr(view, "__wrapper-limiter-instance")} == {
+        "auth.login"}
+    for _ in range(6):  # other pages and other requests do not count towards the limit
+        assert client.get("/health").status_code == 200
+    for _ in range(5):
+        assert _login_from(client, "anna", "wrong", "10.0.0.9").status_code == 401
+    assert _login_from(client, "anna", "demo", "10.0.0.9").status_code == 429

@@ -120,6 +120,11 @@ def limit_sign_ins(state) -> None:
                       key_prefix="sagsgang-login", strategy="moving-window", headers_enabled=False,
                       swallow_errors=True)
     app.extensions["sagsgang_login_limiter"] = limiter
+    # The limits below are the only ones (no default or application limits), and a decorated view
+    # checks its own in its wrapper. The check Flask-Limiter also hooks before every request of the
+    # app only looked for limits that do not exist, at ~0.1-0.2 ms a request (docs/benchmarks.md,
+    # task lists); a default limit added to the Limiter above needs that hook back.
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
     view = app.view_functions["auth.login"]
     view = limiter.limit(settings.login_limit_account, key_func=_account_key, scope="account", methods=["POST"],
                          deduct_when=_failed, on_breach=_too_many)(view)
