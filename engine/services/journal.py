@@ -35,10 +35,49 @@ def _canonical_time(at: datetime) -> str:
     return at.isoformat(timespec="microseconds")
 
 
+# json.dumps(..., sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str), with the
+# encoder made once instead of per call: the same text, so existing chains verify unchanged.
+_HASH_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode
+
+
 def event_hash(prev_hash: str, case_id: int, seq: int, at: datetime, actor: str, kind: str, data: dict) -> str:
-    body = json.dumps([prev_hash, case_id, seq, _canonical_time(at), actor, kind, data],
-                      sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    body = _HASH_ENCODE([prev_hash, case_id, seq, _canonical_time(at), actor, kind, data])
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _plain_copy(value, depth: int = 0):
+    """A copy of JSON-native data (dicts with string keys, lists, tuples, strings, numbers, booleans,
+    None): exactly what json.loads(json.dumps(value)) gives, without writing and parsing text.
+    Anything else raises _NotPlain, and the caller takes the round trip."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        return value  # dumps writes repr (NaN/Infinity included) and loads reads the same float back
+    if depth > 50:
+        raise _NotPlain
+    if kind is dict:
+        copied = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _NotPlain  # json writes other keys as strings
+            copied[key] = _plain_copy(item, depth + 1)
+        return copied
+    if kind is list or kind is tuple:
+        return [_plain_copy(item, depth + 1) for item in value]
+    raise _NotPlain
+
+
+def stored_form(data: dict | None):
+    """What the JSON column will give back for `data` (so the hash verifies later)."""
+    try:
+        return _plain_copy(data or {})
+    except _NotPlain:
+        return json.loads(json.dumps(data or {}, default=str))
 
 
 class Journal:
@@ -57,7 +96,7 @@ class Journal:
         if kind not in KINDS:
             raise ValueError(f"unknown journal event kind {kind!r}; register it in journal.KINDS")
         # Store exactly what the JSON column will give back, so the hash verifies later.
-        self._pending.append((utcnow(), actor, kind, json.loads(json.dumps(data or {}, default=str))))
+        self._pending.append((utcnow(), actor, kind, stored_form(data)))
 
     def write(self, session: Session, case_id: int) -> int:
         rows = []
