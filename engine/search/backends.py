@@ -23,10 +23,11 @@ import weakref
 from dataclasses import dataclass
 from html import escape
 
-from sqlalchemy import ARRAY, Integer, bindparam, cast, column, func, literal_column, select, table, text
+from sqlalchemy import and_, bindparam, cast, column, func, literal_column, select, table, text, true
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 
+from ..models.cases import Case
 from ..models.search import SearchDocument
 from .text import MARK_END, MARK_START, Query, highlight
 
@@ -53,13 +54,15 @@ class Match:
         lookup there is: bench/search.py's baseline)."""
         return list(session.scalars(self.newest.order_by(None).limit(cap)))
 
-    def best_of_newest(self, session: Session, cap: int) -> tuple[list[tuple[int, float]], bool]:
-        """((id, rank) of the newest `cap` matches best first (ties newest first), whether that is every match).
+    def best_of_newest(self, session: Session, cap: int, where: list | None = None) \
+            -> tuple[list[tuple[int, float]], bool, set[int] | None]:
+        """((id, rank) of the newest `cap` matches best first (ties newest first), whether that is every
+        match, the ids among them that meet `where` or None when the back end left that to the caller).
 
-        From the index alone; the rank is computed for those rows only.
+        The rank is computed for those rows only.
         """
-        rows, every_match = self.backend.rank_newest(session, self, cap)
-        return sorted(((row_id, rank) for row_id, rank in rows), key=lambda hit: (hit[1], -hit[0])), every_match
+        rows, every_match, allowed = self.backend.rank_newest(session, self, cap, where)
+        return sorted(rows, key=lambda hit: (hit[1], -hit[0])), every_match, allowed
 
     def highlights(self, session: Session, ids: list[int]) -> dict[int, tuple[str, str]]:
         """id -> (title, snippet) as HTML: text escaped, matches in <mark>."""
@@ -83,10 +86,15 @@ class Backend:
     def highlight_rows(self, session: Session, match: Match, ids: list[int]):
         raise NotImplementedError
 
-    def rank_newest(self, session: Session, match: Match, cap: int) -> tuple[list, bool]:
-        """((id, rank) of the newest `cap` matches in any order, whether that is every match)."""
+    def rank_newest(self, session: Session, match: Match, cap: int, where: list | None = None) \
+            -> tuple[list[tuple[int, float]], bool, set[int] | None]:
+        """((id, rank) of the newest `cap` matches in any order, whether that is every match, which of
+        them meet `where` (SQL over search_documents outer-joined with cases), or None: not checked here).
+
+        From the full-text index alone; the caller checks `where` (FTS5's rank needs the MATCH).
+        """
         rows = session.execute(match.newest.add_columns(match.rank).limit(cap)).all()
-        return rows, len(rows) < cap
+        return [(row_id, rank) for row_id, rank in rows], len(rows) < cap, None
 
 
 _FTS = table("search_fts", column("rowid"))
@@ -158,28 +166,44 @@ class PostgresBackend(Backend):
     def __init__(self):
         self._stats: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-    def rank_newest(self, session: Session, match: Match, cap: int) -> tuple[list, bool]:
-        """The ids first, then ts_rank for those rows only (it reads each row's whole tsvector).
+    def rank_newest(self, session: Session, match: Match, cap: int, where: list | None = None) \
+            -> tuple[list[tuple[int, float]], bool, set[int] | None]:
+        """The newest `cap` matches' ids, then for those rows only ts_rank (it reads each row's whole
+        tsvector) and `where`, all in one statement.
+
+        One statement rather than ids, ranks and conditions in turn: each of those passes 2,000 ids
+        back and forth (binding them costs the client more than the server spends on them) and looks
+        up the same rows again.
 
         A GIN scan reads every match, which for a word in most rows is most of the table. So
         without visibility tokens (an administrator), unless the planner's statistics say too few
         rows match (see probe_worthwhile), the newest PROBE_ROWS rows are tested first: a word in a
-        quarter of them or more is taken from there (the best of the matches among the newest
-        rows; not every match), anything rarer from the GIN index.
+        quarter of them or more is taken from there (the best of the matches among the newest rows;
+        not every match), anything rarer from the GIN index.
         """
-        ids, every_match = [], False
+        rows, every_match = [], False
         if match.tokens is None and self.probe_worthwhile(session, match.query):
             recent = select(SearchDocument.id, _TSV.label("tsv")).order_by(SearchDocument.id.desc()) \
                 .limit(PROBE_ROWS).cte("recent").prefix_with("MATERIALIZED")
-            ids = list(session.scalars(select(recent.c.id).where(literal_column("recent.tsv").op("@@")(match.tsquery))
-                                       .order_by(recent.c.id.desc()).limit(cap)))
-        if len(ids) < PROBE_ROWS * PROBE_SHARE:
-            ids = list(session.scalars(match.newest.limit(cap)))
-            every_match = len(ids) < cap
-        if not ids:
-            return [], every_match
-        return session.execute(select(SearchDocument.id, match.rank).where(
-            SearchDocument.id == func.any(bindparam("rank_ids", ids, type_=ARRAY(Integer))))).all(), every_match
+            rows = self._ranked(session, match, where,
+                                select(recent.c.id).where(literal_column("recent.tsv").op("@@")(match.tsquery))
+                                .order_by(recent.c.id.desc()).limit(cap))
+        if len(rows) < PROBE_ROWS * PROBE_SHARE:
+            rows = self._ranked(session, match, where, match.newest.limit(cap))
+            every_match = len(rows) < cap
+        allowed = None if where is None else {row_id for row_id, _, meets in rows if meets}
+        return [(row_id, rank) for row_id, rank, _ in rows], every_match, allowed
+
+    @staticmethod
+    def _ranked(session: Session, match: Match, where: list | None, hits) -> list:
+        """(id, rank, whether the row meets `where`) of the rows whose ids `hits` selects."""
+        hits = hits.subquery("hits")
+        source = hits.join(SearchDocument, SearchDocument.id == hits.c.id)
+        if where is None:
+            return session.execute(select(SearchDocument.id, match.rank, true()).select_from(source)).all()
+        return session.execute(
+            select(SearchDocument.id, match.rank, and_(true(), *where).label("meets"))
+            .select_from(source.outerjoin(Case, Case.id == SearchDocument.case_id))).all()
 
     def probe_worthwhile(self, session: Session, query: Query) -> bool:
         """Whether the newest rows can hold PROBE_SHARE matches, judged before reading them.

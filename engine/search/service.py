@@ -84,15 +84,16 @@ def _total_and_page(session: Session, match, where: list, limit: int, offset: in
     than the rest of the search). With the user's visibility tokens in the match these are
     already the user's. The SQL conditions that need the case (deleted, filters; closed agenda
     items for an administrator) are then checked on those ids a chunk at a time, in page order,
-    only until the page is full and the count reaches its cap. When more matched than were
+    only until the page is full and the count reaches its cap (PostgreSQL checks them in the
+    statement that ranks the rows, and the chunks then only decide where the count stops). When more matched than were
     fetched, the count is of the fetched ones (at least that many: not exact). Only a page the
     fetched ones cannot fill runs the whole query with every condition in SQL, newest first.
     """
-    ranked, every_match = match.best_of_newest(session, RANK_LIMIT)
+    ranked, every_match, checked = match.best_of_newest(session, RANK_LIMIT, where)
     wanted, survivors = offset + limit, []
     for start in range(0, len(ranked), CHECK_CHUNK):
         chunk = ranked[start:start + CHECK_CHUNK]
-        allowed = set(session.scalars(
+        allowed = checked if checked is not None else set(session.scalars(
             select(SearchDocument.id)
             .select_from(SearchDocument.__table__.outerjoin(Case, Case.id == SearchDocument.case_id))
             .where(_id_in_list(session), *where), {"id_list": _id_list(session, [row_id for row_id, _ in chunk])}))

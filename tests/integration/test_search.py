@@ -473,7 +473,7 @@ def test_an_administrator_probes_the_newest_rows_only_for_words_the_statistics_c
             backend = backends.backend_for(uow.session)
             match = backend.match(parse_query(words))
             plain = set(uow.session.scalars(match.newest))
-            rows, _ = backend.rank_newest(uow.session, match, 1000)
+            rows, _, _ = backend.rank_newest(uow.session, match, 1000)
             assert {row_id for row_id, _ in rows} == plain, words
             if postgres:
                 assert backend.probe_worthwhile(uow.session, match.query) is (words == "udestue"), words
@@ -485,3 +485,39 @@ def test_an_administrator_probes_the_newest_rows_only_for_words_the_statistics_c
             assert backend.probe_worthwhile(uow.session, parse_query("vindmølle")) is True
             monkeypatch.setattr(backends, "PROBE_SKEW", 1.0)  # ... but not a quarter of them
             assert backend.probe_worthwhile(uow.session, parse_query("vindmølle")) is False
+
+
+def test_the_conditions_checked_with_the_ranks_are_those_of_the_plain_query(ctx, monkeypatch):
+    """PostgreSQL checks the case conditions in the statement that ranks the hits (on either path:
+    the newest rows probed, or the GIN index); they select the same ids as the conditions applied
+    to the plain full-text query. SQLite leaves them to the caller."""
+    from engine.search import backends
+
+    monkeypatch.setattr(backends, "STATS_SECONDS", 0)
+    monkeypatch.setattr(backends, "PROBE_ROWS", 8)
+    opened = [open_byg(ctx, title=f"Udestue nummer {i}") for i in range(6)]
+    with ctx.unit_of_work() as uow:  # one marked deleted, one closed
+        uow.session.execute(update(Case).where(Case.number == opened[1]).values(status="deleted"))
+        uow.session.execute(update(Case).where(Case.number == opened[2]).values(status="closed"))
+        uow.commit()
+    postgres = ctx.database.engine.dialect.name == "postgresql"
+    if postgres:
+        with ctx.database.engine.begin() as conn:
+            conn.execute(text("ANALYZE search_documents"))
+    for status in (None, "open"):
+        with ctx.unit_of_work(read_only=True) as uow:
+            session = uow.session
+            admin = session.scalar(select(User.id).where(User.username == "admin"))
+            where = [service.visible_condition(session, admin),
+                     *service._filters(session, None, None, None, status, None, None, None, None, None, None)]
+            backend = backends.backend_for(session)
+            match = backend.match(parse_query("udestue"))
+            plain = set(session.scalars(
+                select(SearchDocument.id).select_from(match.source.outerjoin(Case, Case.id == SearchDocument.case_id))
+                .where(match.condition, *where)))
+            for probe in (True, False):
+                monkeypatch.setattr(backend, "probe_worthwhile", lambda session, query, probe=probe: probe,
+                                    raising=False)
+                rows, every_match, allowed = backend.rank_newest(session, match, 1000, where)
+                assert len(rows) == 6 and len(plain) == (4 if status else 5)
+                assert allowed == (plain if postgres else None), (status, probe)
