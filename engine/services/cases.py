@@ -142,11 +142,12 @@ class CaseHead:
     lanes: dict
     review_completed: bool = False
     case_type_id: int | None = None
+    next_timer_at: datetime | None = None
 
 
 _HEAD_COLUMNS = (Case.id, Case.number, Case.status, Case.row_version, Case.version_id, Case.caseworker_id,
                  Case.journal_seq, Case.journal_head, Case.awaits_message, CaseType.key, CaseType.lanes,
-                 Case.gdpr_review_completed, Case.case_type_id)
+                 Case.gdpr_review_completed, Case.case_type_id, Case.next_timer_at)
 
 # The hot path's statements, built once: building a SQLAlchemy statement costs more than running
 # it on SQLite. They run on the unit of work's connection, past the ORM session's bookkeeping.
@@ -271,10 +272,16 @@ class LoadedCase:
                 raise gdpr.close_refused(self.uow, head.id, head.number, actor,
                                          "close" if close_reason else "workflow completed")
             status, closed_at = "closed", now
-        values = {"state": dump_state(self.workflow), "status": status, "updated_at": now,
-                  "next_timer_at": None if status == "closed" else snap.next_timer_at,
-                  "gdpr_review_completed": snap.gdpr_review_completed,
-                  "awaits_message": bool(snap.message_waits)}
+        values = {"state": dump_state(self.workflow), "updated_at": now}
+        next_timer_at = None if status == "closed" else snap.next_timer_at
+        awaits_message = bool(snap.message_waits)
+        # Only the columns whose values change (the row as read under its version): SQLite rewrites
+        # an index entry of every column set, changed or not (status and next_timer_at are indexed).
+        for column, new, old in (("status", status, head.status), ("next_timer_at", next_timer_at, head.next_timer_at),
+                                 ("gdpr_review_completed", snap.gdpr_review_completed, head.review_completed),
+                                 ("awaits_message", awaits_message, head.awaits_message)):
+            if new != old or type(new) is not type(old):
+                values[column] = new
         if closed_at:
             values["closed_at"] = closed_at
         if head.id is None:  # a new case: its id (which the journal hashes) comes from the insert
@@ -316,6 +323,7 @@ class LoadedCase:
             raise Conflict(f"case {head.number} was changed by someone else meanwhile; reload and try again")
         head.row_version += 1
         head.status, head.journal_seq, head.journal_head = status, self.journal.seq, self.journal.head
+        head.next_timer_at, head.awaits_message = next_timer_at, awaits_message
         if status == "open":
             live, case_id, row_version, version_id, workflow = (self.uow.runtime.live, head.id, head.row_version,
                                                                  head.version_id, self.workflow)
