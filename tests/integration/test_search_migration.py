@@ -80,3 +80,38 @@ def test_the_migration_fills_visibility_of_existing_rows_and_the_triggers_keep_i
             hits = conn.execute(text("SELECT count(*) FROM search_documents "
                                      "WHERE tsv @@ websearch_to_tsquery('danish', 'skel')")).scalar()
         assert hits == 4
+
+
+def tsv_storage(conn) -> str:
+    return conn.execute(text("SELECT attstorage FROM pg_attribute WHERE attrelid = 'search_documents'::regclass "
+                             "AND attname = 'tsv'")).scalar_one()
+
+
+def test_migration_0025_keeps_the_tsvector_in_the_row_on_postgres(empty_database):  # noqa: F811
+    engine = empty_database.engine
+    if engine.dialect.name != "postgresql":
+        return
+    upgrade_schema(engine, "0024_search_visibility_skip")
+    with engine.begin() as conn:
+        assert tsv_storage(conn) == "x"
+    assert upgrade_schema(engine) == "migrated"
+    with engine.begin() as conn:
+        assert tsv_storage(conn) == "m"
+
+
+def test_a_long_rows_body_leaves_the_row_before_its_tsvector_on_postgres(ctx):
+    """A document too long for one row moves its body to the TOAST table and keeps the tsvector,
+    which searches read by the thousand (STORAGE MAIN, as the migration sets it)."""
+    with ctx.database.engine.begin() as conn:
+        if conn.dialect.name != "postgresql":
+            return
+        assert tsv_storage(conn) == "m"
+        body = " ".join(f"ord{i} lokalplan{i % 7}" for i in range(400))
+        conn.execute(text("INSERT INTO search_documents (key, kind, committee, title, grouping, body, fields, "
+                          "updated_at) VALUES ('document:9', 'document', '', 'Lang', '', :body, '{}', now())"),
+                     {"body": body})
+        toast = conn.execute(text("SELECT reltoastrelid::regclass::text FROM pg_class "
+                                  "WHERE oid = 'search_documents'::regclass")).scalar_one()
+        moved = conn.execute(text(f"SELECT coalesce(sum(octet_length(chunk_data)), 0) FROM {toast}")).scalar_one()
+        tsv = conn.execute(text("SELECT pg_column_size(tsv) FROM search_documents WHERE key = 'document:9'")).scalar_one()
+        assert 0 < moved < tsv, (moved, tsv)  # something left the row, and it was not the tsvector
