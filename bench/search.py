@@ -48,6 +48,7 @@ from engine.search.text import parse_query  # noqa: E402
 from engine.search.text import body_of, clean, form_fields  # noqa: E402
 from engine.services.org import load_organisation  # noqa: E402
 from engine.settings import Settings  # noqa: E402
+from webapp.serving import freeze_startup_objects  # noqa: E402
 
 STREETS = ["Skagensvej", "Hjørringvej", "Søndergade", "Danmarksgade", "Havnegade", "Kirkevej", "Strandvejen",
            "Rådhus Allé", "Nørregade", "Vestergade", "Østergade", "Parallelvej", "Lodsvej", "Jernbanegade",
@@ -304,6 +305,7 @@ def run(backend: str, args) -> None:
             print(f"  built in {time.perf_counter() - started:.0f} s")
             if saved:
                 saved.write_text(json.dumps(facts))
+        freeze_startup_objects()  # what a gunicorn worker does once its app is built (webapp/serving.py)
         measure(ctx, facts, 40, "admin")  # warm the caches, as a running server has them
         bare = report("baseline: the full-text index alone, any 20 ids", measure_bare(ctx, facts, args.queries))
         for actor, label in (("admin", "administrator (sees everything)"),
