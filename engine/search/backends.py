@@ -200,8 +200,8 @@ class PostgresBackend(Backend):
         hits = hits.subquery("hits")
         source = hits.join(SearchDocument, SearchDocument.id == hits.c.id)
         if where is None:
-            return session.execute(select(SearchDocument.id, match.rank, true()).select_from(source)).all()
-        return session.execute(
+            return session.connection().execute(select(SearchDocument.id, match.rank, true()).select_from(source)).all()
+        return session.connection().execute(
             select(SearchDocument.id, match.rank, and_(true(), *where).label("meets"))
             .select_from(source.outerjoin(Case, Case.id == SearchDocument.case_id))).all()
 
