@@ -1,9 +1,12 @@
-"""search: SQLite's task triggers recompute a case's visibility tokens only when the task can change them
+"""search triggers and the journal's case index: SQLite's task triggers recompute a case's visibility tokens only when the task can change them; journal_events drops its redundant case_id index
 
 A task inserted with holders whose tokens every index row of its case already has, or updated
 without taking a holder away, leaves the tokens as they are; the triggers skipped the six
 subqueries (run twice) only after computing them. Same tokens as before in every case
-(engine/models/search.py says why the skip is exact). PostgreSQL is unchanged.
+(engine/models/search.py says why the skip is exact). PostgreSQL's triggers are unchanged.
+
+journal_events loses ix_journal_events_case_id: the unique (case_id, seq) index serves every
+lookup by case, and the second index cost each event an insert (both dialects).
 
 Revision ID: 0024_search_visibility_skip
 Revises: 0023_agenda_attachment_documents
@@ -35,7 +38,9 @@ def _replace(statements) -> None:
 
 def upgrade() -> None:
     _replace(SQLITE_TRIGGERS)
+    op.drop_index('ix_journal_events_case_id', table_name='journal_events')
 
 
 def downgrade() -> None:
+    op.create_index('ix_journal_events_case_id', 'journal_events', ['case_id'], unique=False)
     _replace(SQLITE_OLD_TRIGGERS)
