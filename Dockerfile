@@ -26,4 +26,4 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4)" || exit 1
 
-CMD ["gunicorn", "-c", "python:webapp.serving", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-", "webapp:create_app()"]
+CMD ["gunicorn", "-c", "python:webapp.serving", "--bind", "0.0.0.0:8000", "--workers", "2", "--worker-class", "gthread", "--threads", "4", "--access-logfile", "-", "webapp:create_app()"]

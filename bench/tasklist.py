@@ -29,7 +29,7 @@ Then, per database:
     queue. The slowest combinations (and any over the 10 ms target) are EXPLAINed for the worst case.
 (2) pages, through the Flask test client, logged in (POST /login) as a sample of users: the
     task-list pages (mine, group's, filtered, a later page), p50/p95/p99, against /health.
-(3) pages through gunicorn (`gunicorn -w 2 --threads N 'webapp:create_app()'`) on 127.0.0.1 with
+(3) pages through gunicorn as production runs it (docker-compose.yml's web command) on 127.0.0.1 with
     wrk (`apt-get install wrk`): log in once per sampled user, then --duration seconds per run
     with --connections connections, rotating cookies and pages; pages/s and latency percentiles,
     against the same gunicorn's /health.
@@ -67,7 +67,7 @@ from werkzeug.security import generate_password_hash  # noqa: E402
 
 from engine import crypto  # noqa: E402
 from engine.context import EngineContext  # noqa: E402
-from engine.db import Database, UTCDateTime  # noqa: E402
+from engine.db import Database, HotConnection, HotResult, UTCDateTime  # noqa: E402
 from engine.models import (Case, CaseTask, CaseType, CaseTypeVersion, Group, Membership,  # noqa: E402
                            Substitution, User, create_schema)
 from engine.services import worklists  # noqa: E402
@@ -76,6 +76,7 @@ from engine.settings import Settings  # noqa: E402
 TARGET_QUERY_MS, TARGET_PAGE_MS, TARGET_PAGES_PER_S = 10.0, 50.0, 300.0
 POSTGRES_URL = os.environ.get("SAGSGANG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PASSWORD = "bench"
+COMPOSE = ROOT / "docker-compose.yml"
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 DAY = timedelta(days=1)
 
@@ -587,11 +588,22 @@ def measure_test_client(env: dict, users: list[str], requests: int) -> dict:
     def checkout(*_):
         counted["checkouts"] += 1
 
+    def prepared(hot, sql, params=None):  # statements on the unit of work's DBAPI connection (no SQLAlchemy event)
+        result = hot_execute(hot, sql, params)
+        if isinstance(result, HotResult):
+            statement()
+        return result
+
+    hot_execute = HotConnection.execute
     event.listen(engine, "before_cursor_execute", statement)
     event.listen(engine.pool, "checkout", checkout)
-    clients[0].get(PAGES["my tasks"])
-    event.remove(engine, "before_cursor_execute", statement)
-    event.remove(engine.pool, "checkout", checkout)
+    HotConnection.execute = prepared
+    try:
+        clients[0].get(PAGES["my tasks"])
+    finally:
+        HotConnection.execute = hot_execute
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine.pool, "checkout", checkout)
     app.extensions["sagsgang"].database.dispose()
     base = percentile(timings["health (baseline)"]["wall"], 95)
     print(f"\npages through the Flask test client ({requests} requests each, {len(users)} users logged in, ms; "
@@ -674,18 +686,30 @@ def _cpu_seconds(pid: int) -> float:
     return total
 
 
+def production_command(port: int, workers: int | None = None, threads: int | None = None) -> list[str]:
+    """The web service's command from docker-compose.yml (the Dockerfile's CMD is the same:
+    tests/unit/test_compose.py), bound to 127.0.0.1:`port`: what production runs, access log
+    included; --workers/--threads replace its own only when given."""
+    import yaml
+
+    command = [str(part) for part in yaml.safe_load(COMPOSE.read_text())["services"]["web"]["command"]]
+    for flag, value in (("--bind", f"127.0.0.1:{port}"), ("--workers", workers), ("--threads", threads)):
+        if value is not None:
+            command[command.index(flag) + 1] = str(value)
+    return command
+
+
 def measure_gunicorn(env: dict, users: list[str], workdir: Path, seconds: int, connections: int,
-                     threads: int, workers: int = 2) -> dict | None:
+                     threads: int | None = None, workers: int | None = None) -> dict | None:
     if shutil.which("wrk") is None:
         print("\ngunicorn: skipped, wrk is not installed (apt-get install -y wrk)")
         return None
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    log = open(workdir / "gunicorn.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread",
-                               "--threads", str(threads), "--keep-alive", "5",
-                               "-b", f"127.0.0.1:{port}", "webapp:create_app()"],
-                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log = open(workdir / "gunicorn.log", "w")  # its access log too, as production writes it to stdout
+    command = production_command(port, workers, threads)
+    server = subprocess.Popen([sys.executable, "-m", *command], cwd=ROOT, env=env, stdout=log,
+                              stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -721,7 +745,8 @@ def measure_gunicorn(env: dict, users: list[str], workdir: Path, seconds: int, c
             server.wait()
         log.close()
     health = results["health (baseline)"]["rate"]
-    print(f"\npages through gunicorn -w {workers} -k gthread --threads {threads}, wrk -t1 -c{connections} "
+    shown = " ".join(part for part in command if part != "webapp:create_app()")
+    print(f"\npages through {shown} 'webapp:create_app()', wrk -t1 -c{connections} "
           f"-d{seconds}s on 127.0.0.1 (keep-alive), {len(users)} users' cookies "
           f"(target >= {TARGET_PAGES_PER_S:g} pages/s, p95 < {TARGET_PAGE_MS:g} ms)")
     cores = os.cpu_count() or 1
@@ -765,8 +790,8 @@ def main() -> None:
     parser.add_argument("--page-users", type=int, default=20, help="users logged in for the page runs")
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, help="gunicorn threads per worker (default: docker-compose.yml's)")
+    parser.add_argument("--workers", type=int, help="gunicorn worker processes (default: docker-compose.yml's)")
     parser.add_argument("--explain", type=int, default=3, help="also EXPLAIN this many slowest queries")
     parser.add_argument("--skip-pages", action="store_true", help="queries only")
     args = parser.parse_args()

@@ -58,3 +58,22 @@ def test_every_variable_the_compose_file_sets_is_documented_in_the_readme():
     env = compose()["services"]["web"]["environment"]
     undocumented = [name for name in env if name.startswith("SAGSGANG_") and f"`{name}`" not in readme]
     assert undocumented == []
+
+
+def test_the_image_serves_with_the_web_services_command_which_the_task_list_bench_runs():
+    """bench/tasklist.py measures pages/s through docker-compose.yml's web command; the image's own
+    CMD must be that command, or the bench would measure something production does not run."""
+    import json
+    import sys
+
+    cmd = next(line for line in (PROJECT_ROOT / "Dockerfile").read_text().splitlines() if line.startswith("CMD "))
+    web = compose()["services"]["web"]["command"]
+    assert json.loads(cmd[len("CMD "):]) == web
+    sys.path.insert(0, str(PROJECT_ROOT / "bench"))
+    try:
+        import tasklist
+    finally:
+        sys.path.remove(str(PROJECT_ROOT / "bench"))
+    measured = tasklist.production_command(port=8123)
+    assert measured == [part if part != "0.0.0.0:8000" else "127.0.0.1:8123" for part in web]
+    assert "--access-logfile" in measured and "python:webapp.serving" in measured
