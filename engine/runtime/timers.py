@@ -20,6 +20,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from ..errors import ModelError
 from .parsing import task_properties
+from .scan import tasks_in_state
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,11 @@ def timer_start_events(spec) -> list[TimerStart]:
 
 
 def fire_timer_start_events(workflow: BpmnWorkflow) -> None:
-    """Let a new case pass its timer start event at once: the schedule already waited."""
-    for task in workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK):
+    """Let a new case pass its timer start event at once: the schedule already waited.
+
+    A flat pass over the task dictionaries (every case opens through here; SpiffWorkflow's
+    get_tasks walks the tree with an iterator, several times the cost for the same tasks)."""
+    for task in tasks_in_state(workflow, TaskState.NOT_FINISHED_MASK):
         definition = getattr(task.task_spec, "event_definition", None)
         if isinstance(task.task_spec, StartEvent) and isinstance(definition, TimerEventDefinition):
             task._set_internal_data(event_fired=True)
