@@ -167,3 +167,32 @@ def test_the_request_catalogue_and_date_patterns_give_flask_babels_text(app):
                     assert datetime_filter(moment, style) == format_datetime(value, style), (language, style, moment)
             rendered = app.jinja_env.from_string("{{ _('My tasks') }}|{{ ngettext('%(num)s task', '%(num)s tasks', 3) }}")
             assert rendered.render() == {"da": "Mine opgaver|3 opgaver", "en": "My tasks|3 tasks"}[language]
+
+
+def test_written_dates_are_kept_per_language_and_stay_babels_text(app, monkeypatch):
+    """webapp.i18n keeps each written date per locale, time zone and style: a second request and the
+    other language get babel's text, equal instants (string, datetime, another offset) one text, and
+    a full store is emptied, not wrong."""
+    from datetime import timedelta, timezone
+
+    from webapp import i18n
+    monkeypatch.setattr(i18n, "_WRITTEN", {})
+    monkeypatch.setattr(i18n, "WRITTEN_MAX", 5)
+    noon = datetime(2026, 12, 24, 12, 0, tzinfo=dates.UTC)
+    same = [noon, "2026-12-24T12:00:00+00:00", noon.astimezone(timezone(timedelta(hours=5))),
+            "2026-12-24T13:00:00+01:00"]
+    others = [noon + timedelta(minutes=n) for n in range(1, 9)]
+    for round_ in range(2):
+        for language in ("da", "en", "da"):
+            with app.test_request_context("/"):
+                from flask import session
+                session["lang"] = language
+                for style in ("short", "long"):
+                    expected = format_datetime(noon, style)
+                    assert [i18n.datetime_filter(value, style) for value in same] == [expected] * 4, (language, style)
+                    for moment in others:  # more than the store holds: emptied on the way
+                        assert i18n.datetime_filter(moment, style) == format_datetime(moment, style)
+                        assert i18n.datetime_filter(moment.isoformat(), style) == format_datetime(moment, style)
+    assert {key[0] for key in i18n._WRITTEN} == {"da", "en"}
+    assert all(len(kept) <= 5 for kept in i18n._WRITTEN.values())
+    assert i18n.datetime_filter("", "short") == "" and i18n.datetime_filter(None) == ""
