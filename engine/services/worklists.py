@@ -23,7 +23,8 @@ from .. import permissions
 from ..db import hot_connection, utcnow
 from ..errors import InvalidInput, NotAllowed, NotFound
 from ..localtime import day_bounds, due_state, local_today
-from ..models import Case, CaseTask, CaseType, CaseTypeVersion, Group, JournalEvent, Membership, Substitution, User
+from ..models import (Case, CaseTask, CaseType, CaseTypeVersion, Group, JournalEvent, Membership, Notification,
+                      Substitution, User)
 
 SORTS = {"due": CaseTask.due_at, "priority": CaseTask.priority, "created": CaseTask.created_at,
          "case": CaseTask.case_number}
@@ -80,7 +81,10 @@ _COUNT_COLUMNS = (
 _COUNTS = select(*_COUNT_COLUMNS)
 _NAVIGATION = select(*_COUNT_COLUMNS,
                      permissions.manages_records_clause(bindparam("user_id")).label("records"),
-                     permissions.manages_some_case_type_clause(bindparam("user_id")).label("case_types"))
+                     permissions.manages_some_case_type_clause(bindparam("user_id")).label("case_types"),
+                     select(func.count(Notification.id)).where(Notification.user_id == bindparam("user_id"),
+                                                               Notification.read_at.is_(None))
+                     .scalar_subquery().label("unread"))
 # The lists' own conditions, by name, values bound at run time (_page). The partial indexes'
 # literal 'open' is in each; "mine" is one assignee (the index's equality), "covering" the user and
 # those they stand in for today.
@@ -154,12 +158,14 @@ def task_counts(session: Session, actor: str, now: datetime | None = None) -> di
 
 
 def navigation(session: Session, actor: str, now: datetime | None = None) -> dict:
-    """All a page's navigation reads, in one statement: task_counts' counts, and whether the menu
+    """All a page's navigation reads, in one statement: task_counts' counts, whether the menu
     shows "Records" (permissions.may_manage_records) and "Case types"
-    (permissions.may_manage_some_case_type), as {"counts": {...}, "records": bool, "case_types": bool}."""
+    (permissions.may_manage_some_case_type), and the bell's unread notifications
+    (notifications.unread_count), as {"counts": {...}, "records": bool, "case_types": bool, "unread": int}."""
     row = hot_connection(session).execute(_NAVIGATION, _count_parameters(session, actor, now)).one()
     values = dict(zip(row._fields, row))
-    return {"records": bool(values.pop("records")), "case_types": bool(values.pop("case_types")), "counts": values}
+    return {"records": bool(values.pop("records")), "case_types": bool(values.pop("case_types")),
+            "unread": values.pop("unread"), "counts": values}
 
 
 def case_type_choices(session: Session) -> list[dict]:

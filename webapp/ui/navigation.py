@@ -15,11 +15,12 @@ from ..reading import reader
 
 bp = Blueprint("navigation", __name__)
 
-NOTHING = {"counts": {}, "records": False, "case_types": False}
+NOTHING = {"counts": {}, "records": False, "case_types": False, "unread": 0}
 
 
 def navigation() -> dict:
-    """{"counts": {"mine", "overdue", "group", "delegated"}, "records": bool, "case_types": bool}."""
+    """{"counts": {"mine", "overdue", "group", "delegated"}, "records": bool, "case_types": bool,
+    "unread": the bell's unread notifications}."""
     if "navigation" not in g:
         user = g.get("user")
         g.navigation = worklists.navigation(reader().session, user["username"]) if user else NOTHING

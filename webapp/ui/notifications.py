@@ -6,8 +6,8 @@ from flask_babel import gettext as _
 
 from engine.services import notifications
 
-from ..reading import reader
 from ..security import current_user
+from . import navigation
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
@@ -22,8 +22,8 @@ def bell():
     def unread_notifications() -> int:
         if "unread_notifications" not in g:
             g.unread_notifications = 0
-            if g.get("user"):  # in the request's one read-only unit of work (webapp/reading.py)
-                g.unread_notifications = notifications.unread_count(reader().session, current_user())
+            if g.get("user"):  # the layout's navigation statement counts them (webapp/ui/navigation.py)
+                g.unread_notifications = navigation.navigation()["unread"]
         return g.unread_notifications
 
     return {"unread_notifications": unread_notifications}
