@@ -197,3 +197,26 @@ def test_written_dates_are_kept_per_language_and_stay_babels_text(app, monkeypat
     assert {key[0] for key in i18n._WRITTEN} == {"da", "en"}
     assert all(len(kept) <= 5 for kept in i18n._WRITTEN.values())
     assert i18n.datetime_filter("", "short") == "" and i18n.datetime_filter(None) == ""
+
+
+def test_list_urls_are_url_fors_kept_per_process(app, monkeypatch):
+    """The table's sort links and pager (webapp.ui.tasks.list_url) are url_for's URLs, for every list,
+    filter and typed text; and the store of them is emptied when full, not wrong."""
+    import itertools
+
+    from flask import url_for
+
+    from webapp.ui import tasks as task_pages
+    monkeypatch.setattr(task_pages, "_LIST_URLS", {})
+    monkeypatch.setattr(task_pages, "LIST_URLS_MAX", 7)
+    for script_root in ("", "/sagsgang"):
+        with app.test_request_context("/tasks/group", base_url=f"http://localhost{script_root}"):
+            for endpoint, sort, case_type, grouping, due, page in itertools.product(
+                    ("tasks.mine", "tasks.group", "tasks.delegated"), ("due", "-created"), ("", "byg<&>"),
+                    ("", "Havne gade 3/4?x=1&y", "Æblevej ø"), ("", "overdue"), (1, 12)):
+                filters = {"sort": sort, "case_type": case_type, "grouping": grouping, "due": due, "page": page}
+                for changes in ({"sort": "-due", "page": 1}, {"page": page + 1}, {"page": page - 1}):
+                    for _ in range(2):  # made, then kept
+                        assert task_pages.list_url(endpoint, filters, **changes) == url_for(
+                            endpoint, **dict(filters, **changes)), (script_root, filters, changes)
+    assert 0 < len(task_pages._LIST_URLS) <= 7
