@@ -473,12 +473,23 @@ def explain(target: Target, ctx: EngineContext, label: str, call, username: str,
         if "FROM tasks" in statement and not statement.lstrip().upper().startswith("EXPLAIN"):
             statements.append((statement, parameters))
 
+    hot_execute = HotConnection.execute
+
+    def record_prepared(hot, sql, params=None):  # the task lists' statements bypass SQLAlchemy's events
+        result = hot_execute(hot, sql, params)
+        if isinstance(result, HotResult) and not isinstance(params, list):
+            compiled = HotConnection._prepared[id(sql)].compiled(hot.dialect, params or {})
+            record(None, None, *compiled.statement_and_parameters(params or {}), None, False)
+        return result
+
     engine = target.database.engine
     event.listen(engine, "before_cursor_execute", record)
+    HotConnection.execute = record_prepared
     try:
         with ctx.unit_of_work(read_only=True) as uow:
             call(uow.session, username, random.Random(5))
     finally:
+        HotConnection.execute = hot_execute
         event.remove(engine, "before_cursor_execute", record)
     print(f"\n  -- {label} (as {username})")
     with engine.connect() as conn:
