@@ -36,6 +36,8 @@ PROBE_ROWS = 4000  # PostgreSQL: newest rows tested for a word before its GIN sc
 PROBE_SHARE = 0.25  # ... taken from them when at least this share of them match
 PROBE_SKEW = 2.0  # the newest rows are assumed to hold a word at most this many times as often as the table
 STATS_SECONDS = 300  # PostgreSQL: how long a process keeps pg_stats' lexeme frequencies
+WINDOW_MIN_MATCHES = 8  # PostgreSQL: a query estimated to match this many times the cap first looks ...
+WINDOW_SPARE = 4  # ... among the newest ids expected to hold this many times the cap (see newest_window)
 
 
 @dataclass
@@ -179,7 +181,8 @@ class PostgresBackend(Backend):
         without visibility tokens (an administrator), unless the planner's statistics say too few
         rows match (see probe_worthwhile), the newest PROBE_ROWS rows are tested first: a word in a
         quarter of them or more is taken from there (the best of the matches among the newest rows;
-        not every match), anything rarer from the GIN index.
+        not every match), anything rarer from the GIN index: for a query in very many rows, first
+        within a window of the newest ids (see newest_window).
         """
         rows, every_match = [], False
         if match.tokens is None and self.probe_worthwhile(session, match.query):
@@ -189,8 +192,15 @@ class PostgresBackend(Backend):
                                 select(recent.c.id).where(literal_column("recent.tsv").op("@@")(match.tsquery))
                                 .order_by(recent.c.id.desc()).limit(cap))
         if len(rows) < PROBE_ROWS * PROBE_SHARE:
-            rows = self._ranked(session, match, where, match.newest.limit(cap))
-            every_match = len(rows) < cap
+            window = self.newest_window(session, match.query, cap) if match.tokens is None else None
+            rows = []
+            if window is not None:  # cap matches among the newest `window` ids are the newest cap matches
+                newest_id = select(func.max(SearchDocument.id)).scalar_subquery()
+                rows = self._ranked(session, match, where,
+                                    match.newest.where(SearchDocument.id > newest_id - window).limit(cap))
+            if len(rows) < cap:
+                rows = self._ranked(session, match, where, match.newest.limit(cap))
+                every_match = len(rows) < cap
         allowed = None if where is None else {row_id for row_id, _, meets in rows if meets}
         return [(row_id, rank) for row_id, rank, _ in rows], every_match, allowed
 
@@ -228,6 +238,33 @@ class PostgresBackend(Backend):
             return False
         share = min(frequencies.get(lexeme, floor / 2) for lexeme in lexemes)
         return share * PROBE_SKEW >= PROBE_SHARE and share * rows >= PROBE_ROWS * PROBE_SHARE
+
+    def newest_window(self, session: Session, query: Query, cap: int) -> int | None:
+        """How many of the newest ids to look among first for a query with very many matches, or None.
+
+        The GIN scan must read the heap row of every match to learn its id (~20,000 rows, one
+        page each, for two common words: most of them read from the OS, the table being larger
+        than shared_buffers). With a bound on the id, PostgreSQL ANDs the GIN bitmap with the
+        primary key's and reads only the rows in the window. The window is exact when it holds
+        `cap` matches, and is otherwise read again without the bound (rank_newest), so a wrong
+        guess costs time, never a hit. Estimated matches: the table's rows times each word's
+        share from pg_stats (as the planner estimates an AND); the window is sized to hold
+        WINDOW_SPARE times the cap if the newest rows matched as often as the table (in
+        bench/search.py the newest fifth are documents that hold no town or street).
+        """
+        frequencies, floor, rows = self._lexeme_frequencies(session)
+        if frequencies is None or rows <= 0:
+            return None
+        lexemes = session.scalars(text("SELECT unnest(tsvector_to_array(to_tsvector('danish', :words)))"),
+                                  {"words": " ".join(query.words())}).all()
+        if not lexemes:
+            return None
+        share = 1.0
+        for lexeme in lexemes:
+            share *= frequencies.get(lexeme, floor / 2)
+        if share * rows < WINDOW_MIN_MATCHES * cap:
+            return None
+        return int(WINDOW_SPARE * cap / share)
 
     def _lexeme_frequencies(self, session: Session) -> tuple[dict[str, float] | None, float, float]:
         """(lexeme -> share of rows for search_documents.tsv's most common lexemes, the least

@@ -521,3 +521,40 @@ def test_the_conditions_checked_with_the_ranks_are_those_of_the_plain_query(ctx,
                 rows, every_match, allowed = backend.rank_newest(session, match, 1000, where)
                 assert len(rows) == 6 and len(plain) == (4 if status else 5)
                 assert allowed == (plain if postgres else None), (status, probe)
+
+
+def test_words_in_very_many_rows_are_looked_for_among_the_newest_ids_first(ctx, monkeypatch):
+    """PostgreSQL: for an administrator's query that pg_stats says matches very many rows, the newest
+    matches are first taken from a window of the newest ids; whether the window holds enough matches
+    or not (then the plain GIN query runs), they are the newest matches of the plain full-text query."""
+    from engine.search import backends
+
+    monkeypatch.setattr(backends, "STATS_SECONDS", 0)
+    opened = [open_byg(ctx, title=f"Udestue nummer {i}") for i in range(6)]
+    open_byg(ctx, title="Vindmølle ved havnen", data=dict(BYG_DATA, project_description="Vindmølle"))
+    if ctx.database.engine.dialect.name != "postgresql":  # SQLite has no window: the plain query's hits
+        assert numbers(find(ctx, "admin", "udestue")) == list(reversed(opened))
+        return
+    with ctx.database.engine.begin() as conn:
+        conn.execute(text("ANALYZE search_documents"))
+    with ctx.unit_of_work(read_only=True) as uow:
+        backend = backends.backend_for(uow.session)
+        assert backend.newest_window(uow.session, parse_query("udestue"), 2) is None  # too few rows to bother
+        monkeypatch.setattr(backends, "WINDOW_MIN_MATCHES", 0)
+        assert backend.newest_window(uow.session, parse_query("udestue"), 2) >= 2
+        assert backend.newest_window(uow.session, parse_query("og på"), 2) is None  # stop words only
+        match = backend.match(parse_query("udestue"))
+        newest = list(uow.session.scalars(match.newest.limit(2)))
+        statements = []
+        monkeypatch.setattr(backend, "probe_worthwhile", lambda session, query: False, raising=False)
+        ranked = backends.PostgresBackend._ranked
+        monkeypatch.setattr(backend, "_ranked", lambda *args: statements.append(1) or ranked(*args), raising=False)
+        for window, runs in ((None, 1), (10**6, 1), (1, 2)):  # none; enough matches; too few, then the plain query
+            monkeypatch.setattr(backend, "newest_window", lambda session, query, cap, window=window: window,
+                                raising=False)
+            statements.clear()
+            rows, every_match, _ = backend.rank_newest(uow.session, match, 2)
+            assert [row_id for row_id, _ in sorted(rows, key=lambda row: -row[0])] == newest, window
+            assert every_match is False and len(statements) == runs, window
+            rows, every_match, _ = backend.rank_newest(uow.session, match, 100)  # fewer matches than the cap
+            assert {row_id for row_id, _ in rows} == set(uow.session.scalars(match.newest)) and every_match, window
