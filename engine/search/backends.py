@@ -36,8 +36,8 @@ PROBE_ROWS = 4000  # PostgreSQL: newest rows tested for a word before its GIN sc
 PROBE_SHARE = 0.25  # ... taken from them when at least this share of them match
 PROBE_SKEW = 2.0  # the newest rows are assumed to hold a word at most this many times as often as the table
 STATS_SECONDS = 300  # PostgreSQL: how long a process keeps pg_stats' lexeme frequencies
-WINDOW_MIN_MATCHES = 8  # PostgreSQL: a query estimated to match this many times the cap first looks ...
-WINDOW_SPARE = 4  # ... among the newest ids expected to hold this many times the cap (see newest_window)
+WINDOW_MIN_MATCHES = 4  # PostgreSQL: a query estimated to match this many times the cap first looks ...
+WINDOW_SPARE = 2  # ... among the newest ids expected to hold this many times the cap, then twice as many
 
 
 @dataclass
@@ -182,7 +182,7 @@ class PostgresBackend(Backend):
         rows match (see probe_worthwhile), the newest PROBE_ROWS rows are tested first: a word in a
         quarter of them or more is taken from there (the best of the matches among the newest rows;
         not every match), anything rarer from the GIN index: for a query in very many rows, first
-        within a window of the newest ids (see newest_window).
+        within windows of the newest ids (see newest_windows).
         """
         rows, every_match = [], False
         if match.tokens is None and self.probe_worthwhile(session, match.query):
@@ -192,12 +192,14 @@ class PostgresBackend(Backend):
                                 select(recent.c.id).where(literal_column("recent.tsv").op("@@")(match.tsquery))
                                 .order_by(recent.c.id.desc()).limit(cap))
         if len(rows) < PROBE_ROWS * PROBE_SHARE:
-            window = self.newest_window(session, match.query, cap) if match.tokens is None else None
+            windows = self.newest_windows(session, match.query, cap) if match.tokens is None else ()
             rows = []
-            if window is not None:  # cap matches among the newest `window` ids are the newest cap matches
+            for window in windows:  # cap matches among the newest `window` ids are the newest cap matches
                 newest_id = select(func.max(SearchDocument.id)).scalar_subquery()
                 rows = self._ranked(session, match, where,
                                     match.newest.where(SearchDocument.id > newest_id - window).limit(cap))
+                if len(rows) == cap:
+                    break
             if len(rows) < cap:
                 rows = self._ranked(session, match, where, match.newest.limit(cap))
                 every_match = len(rows) < cap
@@ -239,8 +241,8 @@ class PostgresBackend(Backend):
         share = min(frequencies.get(lexeme, floor / 2) for lexeme in lexemes)
         return share * PROBE_SKEW >= PROBE_SHARE and share * rows >= PROBE_ROWS * PROBE_SHARE
 
-    def newest_window(self, session: Session, query: Query, cap: int) -> int | None:
-        """How many of the newest ids to look among first for a query with very many matches, or None.
+    def newest_windows(self, session: Session, query: Query, cap: int) -> tuple[int, ...]:
+        """How many of the newest ids to look among first, then next, for a query with very many matches.
 
         The GIN scan must read the heap row of every match to learn its id (~20,000 rows, one
         page each, for two common words: most of them read from the OS, the table being larger
@@ -248,23 +250,25 @@ class PostgresBackend(Backend):
         primary key's and reads only the rows in the window. The window is exact when it holds
         `cap` matches, and is otherwise read again without the bound (rank_newest), so a wrong
         guess costs time, never a hit. Estimated matches: the table's rows times each word's
-        share from pg_stats (as the planner estimates an AND); the window is sized to hold
-        WINDOW_SPARE times the cap if the newest rows matched as often as the table (in
-        bench/search.py the newest fifth are documents that hold no town or street).
+        share from pg_stats (as the planner estimates an AND); the first window is sized to hold
+        WINDOW_SPARE times the cap if the newest rows matched as often as the table, the second
+        twice that, for when they match less often (in bench/search.py the newest fifth are
+        documents that hold no town or street). A window as large as the table is not tried.
         """
         frequencies, floor, rows = self._lexeme_frequencies(session)
         if frequencies is None or rows <= 0:
-            return None
+            return ()
         lexemes = session.scalars(text("SELECT unnest(tsvector_to_array(to_tsvector('danish', :words)))"),
                                   {"words": " ".join(query.words())}).all()
         if not lexemes:
-            return None
+            return ()
         share = 1.0
         for lexeme in lexemes:
             share *= frequencies.get(lexeme, floor / 2)
         if share * rows < WINDOW_MIN_MATCHES * cap:
-            return None
-        return int(WINDOW_SPARE * cap / share)
+            return ()
+        first = int(WINDOW_SPARE * cap / share)
+        return tuple(window for window in (first, 2 * first) if window < rows)
 
     def _lexeme_frequencies(self, session: Session) -> tuple[dict[str, float] | None, float, float]:
         """(lexeme -> share of rows for search_documents.tsv's most common lexemes, the least

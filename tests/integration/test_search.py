@@ -539,22 +539,27 @@ def test_words_in_very_many_rows_are_looked_for_among_the_newest_ids_first(ctx, 
         conn.execute(text("ANALYZE search_documents"))
     with ctx.unit_of_work(read_only=True) as uow:
         backend = backends.backend_for(uow.session)
-        assert backend.newest_window(uow.session, parse_query("udestue"), 2) is None  # too few rows to bother
+        assert backend.newest_windows(uow.session, parse_query("udestue"), 2) == ()  # too few rows to bother
         monkeypatch.setattr(backends, "WINDOW_MIN_MATCHES", 0)
-        assert backend.newest_window(uow.session, parse_query("udestue"), 2) >= 2
-        assert backend.newest_window(uow.session, parse_query("og på"), 2) is None  # stop words only
+        monkeypatch.setattr(backends, "WINDOW_SPARE", 0.5)
+        first, second = backend.newest_windows(uow.session, parse_query("udestue"), 2)
+        assert 1 <= first and second == 2 * first
+        assert backend.newest_windows(uow.session, parse_query("og på"), 2) == ()  # stop words only
+        monkeypatch.setattr(backends, "WINDOW_SPARE", 10**6)
+        assert backend.newest_windows(uow.session, parse_query("udestue"), 2) == ()  # the whole table
         match = backend.match(parse_query("udestue"))
         newest = list(uow.session.scalars(match.newest.limit(2)))
         statements = []
         monkeypatch.setattr(backend, "probe_worthwhile", lambda session, query: False, raising=False)
         ranked = backends.PostgresBackend._ranked
         monkeypatch.setattr(backend, "_ranked", lambda *args: statements.append(1) or ranked(*args), raising=False)
-        for window, runs in ((None, 1), (10**6, 1), (1, 2)):  # none; enough matches; too few, then the plain query
-            monkeypatch.setattr(backend, "newest_window", lambda session, query, cap, window=window: window,
+        # none; enough matches; too few, then the plain query; too few, then enough; too few twice
+        for windows, runs in (((), 1), ((10**6,), 1), ((1,), 2), ((1, 10**6), 2), ((1, 2), 3)):
+            monkeypatch.setattr(backend, "newest_windows", lambda session, query, cap, windows=windows: windows,
                                 raising=False)
             statements.clear()
             rows, every_match, _ = backend.rank_newest(uow.session, match, 2)
-            assert [row_id for row_id, _ in sorted(rows, key=lambda row: -row[0])] == newest, window
-            assert every_match is False and len(statements) == runs, window
+            assert [row_id for row_id, _ in sorted(rows, key=lambda row: -row[0])] == newest, windows
+            assert every_match is False and len(statements) == runs, windows
             rows, every_match, _ = backend.rank_newest(uow.session, match, 100)  # fewer matches than the cap
-            assert {row_id for row_id, _ in rows} == set(uow.session.scalars(match.newest)) and every_match, window
+            assert {row_id for row_id, _ in rows} == set(uow.session.scalars(match.newest)) and every_match, windows
