@@ -167,6 +167,7 @@ class PostgresBackend(Backend):
 
     def __init__(self):
         self._stats: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._stemmed: tuple[str | None, list[str]] = (None, [])  # the last query's words and lexemes
 
     def rank_newest(self, session: Session, match: Match, cap: int, where: list | None = None) \
             -> tuple[list[tuple[int, float]], bool, set[int] | None]:
@@ -234,8 +235,7 @@ class PostgresBackend(Backend):
         frequencies, floor, rows = self._lexeme_frequencies(session)
         if frequencies is None:
             return True
-        lexemes = session.scalars(text("SELECT unnest(tsvector_to_array(to_tsvector('danish', :words)))"),
-                                  {"words": " ".join(query.words())}).all()
+        lexemes = self._lexemes(session, query)
         if not lexemes:  # only stop words: the query matches nothing
             return False
         share = min(frequencies.get(lexeme, floor / 2) for lexeme in lexemes)
@@ -258,8 +258,7 @@ class PostgresBackend(Backend):
         frequencies, floor, rows = self._lexeme_frequencies(session)
         if frequencies is None or rows <= 0:
             return ()
-        lexemes = session.scalars(text("SELECT unnest(tsvector_to_array(to_tsvector('danish', :words)))"),
-                                  {"words": " ".join(query.words())}).all()
+        lexemes = self._lexemes(session, query)
         if not lexemes:
             return ()
         share = 1.0
@@ -269,6 +268,16 @@ class PostgresBackend(Backend):
             return ()
         first = int(WINDOW_SPARE * cap / share)
         return tuple(window for window in (first, 2 * first) if window < rows)
+
+    def _lexemes(self, session: Session, query: Query) -> list[str]:
+        """The query's words as the danish configuration stems them: one round trip a search, though
+        both probe_worthwhile and newest_windows may ask."""
+        words = " ".join(query.words())
+        last = self._stemmed  # one read: threads of a worker share the backend
+        if last[0] != words:
+            last = self._stemmed = (words, session.scalars(text(
+                "SELECT unnest(tsvector_to_array(to_tsvector('danish', :words)))"), {"words": words}).all())
+        return last[1]
 
     def _lexeme_frequencies(self, session: Session) -> tuple[dict[str, float] | None, float, float]:
         """(lexeme -> share of rows for search_documents.tsv's most common lexemes, the least
