@@ -1,6 +1,8 @@
 """Database plumbing: the declarative base, the engine, and the unit of work."""
 from __future__ import annotations
 
+import select as _select
+import time
 from collections import namedtuple
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -57,7 +59,12 @@ class UTCDateTime(TypeDecorator):
 def engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True}
+    return {}  # the pool's liveness check is configure_engine's (a ping only when it can find something)
+
+
+# A pooled connection idle longer than this is pinged before use; one used more recently only if
+# the server has sent it something since (see _check_out).
+PING_AFTER_IDLE_SECONDS = 5.0
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -91,7 +98,52 @@ def configure_engine(engine: Engine) -> Engine:
             read_only = conn.get_execution_options().get("sagsgang_read_only", False)
             # On the driver directly: SQLAlchemy's execution path costs more than the BEGIN itself.
             driver.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    else:
+        _check_connections_on_checkout(engine)
     return engine
+
+
+def _check_connections_on_checkout(engine: Engine) -> None:
+    """pool_pre_ping, but a round trip only when it can find something.
+
+    pool_pre_ping cost every checkout a round trip (~14 % of a task-list page's wall-clock samples
+    through gunicorn). A server that goes away (restart, crash, a terminated backend)
+    tells an idle connection so: its socket turns readable (the server's last message or end of
+    file), which a zero-timeout poll sees without a round trip; an idle connection is otherwise
+    never sent anything (we LISTEN to nothing). Such a connection, and any idle longer than
+    PING_AFTER_IDLE_SECONDS (a silent network drop), gets the dialect's ping; a failed ping makes
+    the pool throw the connection away and check out another (DisconnectionError)."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine.pool, "checkin")
+    def _checked_in(dbapi_connection, record):
+        if record is not None:
+            record.info["sagsgang_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _check_out(dbapi_connection, record, _proxy):
+        idle_since = record.info.pop("sagsgang_idle_since", None)
+        if idle_since is None:  # fresh from connect()
+            return
+        if time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS and not _has_input(dbapi_connection):
+            return
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as err:
+            raise sa_exc.DisconnectionError(f"the pooled connection failed its ping: {err}") from err
+        if not alive:
+            raise sa_exc.DisconnectionError("the pooled connection failed its ping")
+
+
+def _has_input(dbapi_connection) -> bool:
+    """Whether the server sent an idle connection something (or closed it): a readable socket."""
+    try:
+        fd = dbapi_connection.fileno()
+        poller = _select.poll()
+        poller.register(fd, _select.POLLIN | _select.POLLPRI)
+        return bool(poller.poll(0))
+    except Exception:  # noqa: BLE001 - a closed or odd connection: let the ping decide
+        return True
 
 
 class Database:
@@ -135,6 +187,15 @@ class UnitOfWork:
     everything commits or rolls back together. SQLAlchemy's session and connection ceremony costs
     about ten times a SQLite BEGIN + COMMIT (docs/benchmarks.md, engine), so an action that needs
     no ORM object never pays for it.
+
+    A read-only unit of work on PostgreSQL whose first statement runs on `hot` takes its DBAPI
+    connection in autocommit: each statement of a READ COMMITTED transaction takes a snapshot of
+    its own anyway, so BEGIN and ROLLBACK were two round trips that bought nothing, and without the
+    ROLLBACK (which makes psycopg forget its statement counts) the task lists' statements become
+    server-side prepared statements after five uses and stop being planned per page (planning
+    was 1-5 ms of PostgreSQL's CPU a task-list page). It runs only SELECTs there (HotConnection
+    refuses the rest); its ORM session, if used, keeps a transaction of its own that rolls back as
+    before. SQLite keeps its one BEGIN: there a read transaction is the page's one snapshot.
     """
 
     def __init__(self, database: Database, runtime=None, read_only: bool = False):
@@ -166,8 +227,18 @@ class UnitOfWork:
                 if self._connection is not None:
                     self._connection.close()  # gives _raw back to the pool
                 elif self._raw is not None:
+                    if self.read_only and not self.database.is_sqlite:
+                        self._back_to_transactions()
                     self._raw.close()
                 self._session = self._raw = self._connection = self._hot = None
+
+    def _back_to_transactions(self) -> None:
+        """Put an autocommit connection back the way the pool hands connections out; one that
+        cannot be (broken) is thrown away rather than pooled in autocommit."""
+        try:
+            self._raw.driver_connection.autocommit = False
+        except self.database.dbapi_error:
+            self._raw.invalidate()
 
     @property
     def session(self) -> Session:
@@ -187,10 +258,15 @@ class UnitOfWork:
         The session's pending ORM changes are flushed first, so statements run here see them.
         """
         if self._raw is None:
-            if self._session is not None:
+            if self._session is not None and not self._reads_in_autocommit():
                 self._session.flush()
                 return self._session.connection().connection.driver_connection
             self._raw = self.database.engine.raw_connection()
+            if self.read_only:  # PostgreSQL (_reads_in_autocommit)
+                self._raw.driver_connection.autocommit = True
+                return self._raw.driver_connection
+        elif self.read_only:
+            return self._raw.driver_connection
         elif self._session is not None:
             self._session.flush()
         driver = self._raw.driver_connection
@@ -200,6 +276,11 @@ class UnitOfWork:
             except self.database.dbapi_error as err:
                 raise _wrap_dbapi_error(err, "BEGIN IMMEDIATE", None, self.database.engine.dialect) from err
         return driver
+
+    def _reads_in_autocommit(self) -> bool:
+        """Whether `dbapi` is an autocommit connection of its own (see the class's docstring): a
+        read-only unit of work on PostgreSQL whose session has not begun a transaction."""
+        return self.read_only and not self.database.is_sqlite and not self._session.in_transaction()
 
     @property
     def hot(self) -> "HotConnection":
@@ -342,6 +423,7 @@ class Prepared:
     def __init__(self, statement):
         self.statement = statement
         self.keyed = isinstance(statement, (Insert, Update))
+        self.writes = isinstance(statement, (Insert, Update, Delete))
         self._compiled: dict = {}
 
     def compiled(self, dialect, params: dict) -> _Compiled:
@@ -412,6 +494,8 @@ class HotConnection:
                     or len(self._prepared) >= self.MAX_PREPARED):
                 return self.uow.session.connection().execute(statement, params)
             prepared = HotConnection._prepared[id(statement)] = Prepared(statement)
+        if prepared.writes and self.uow.read_only:
+            raise sa_exc.InvalidRequestError("a read-only unit of work runs no INSERT, UPDATE or DELETE")
         many = isinstance(params, list)
         first = (params[0] if params else {}) if many else (params or {})
         if many and prepared.keyed and any(row.keys() != first.keys() for row in params):
