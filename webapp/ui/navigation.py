@@ -35,10 +35,15 @@ def case_types() -> list[dict]:
     return g.case_types
 
 
-def case_type_name(key: str) -> str:
+def case_type_names() -> dict[str, str]:
+    """Case-type names by key, read once per request (for a table that names one per row)."""
     if "case_type_names" not in g:
         case_types()
-    return g.case_type_names.get(key, key)
+    return g.case_type_names
+
+
+def case_type_name(key: str) -> str:
+    return case_type_names().get(key, key)
 
 
 @bp.app_context_processor

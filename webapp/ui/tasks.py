@@ -123,7 +123,7 @@ def task_rows(rows, labels: tuple, words: tuple, task_url: str, case_url: str, c
     no_due = f'<span class="muted">{w_no_due}</span>'
     if claim is not None:
         claim_url, token, here = claim[0], escape(claim[1]), escape(claim[2])
-    type_name = navigation.case_type_name
+    type_names = navigation.case_type_names()
     out = []
     for row in rows:
         t = row if isinstance(row, dict) else vars(row)
@@ -153,7 +153,7 @@ def task_rows(rows, labels: tuple, words: tuple, task_url: str, case_url: str, c
             overdue=' class="overdue"' if state == "overdue" else "", l_task=l_task, task_href=task_href, name=name,
             sub=sub, l_case=l_case, case_href=escape(case_url.replace("CASENO", url_quote(t["case"]))), case=case,
             title=f'<span class="sub">{escape(title)}</span>' if title else "", l_type=l_type,
-            case_type=escape(type_name(t.get("case_type"))), l_grouping=l_grouping,
+            case_type=escape(type_names.get(t.get("case_type"), t.get("case_type"))), l_grouping=l_grouping,
             grouping=escape(t.get("grouping") or "—"), l_due=l_due, due=due,
             claim="" if claim is None else _CLAIM.format(
                 action=escape(claim_url.replace("TASKID", quoted_id)), token=token, here=here,
