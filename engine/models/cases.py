@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, UTCDateTime, utcnow
@@ -15,6 +15,19 @@ CASE_STATUSES = ("open", "closed", "deleted")
 
 class Case(Base):
     __tablename__ = "cases"
+    # Each index entry costs every case its write (SQLite: about a WAL page a unit of work that
+    # sets the column), so the sweeps' indexes hold only the rows they look for: cases with a
+    # timer (the timer sweep), with a deletion date (retention) and deleted ones (the search
+    # index's catch-up). No index on status alone: three values, which no query looks up by
+    # itself; each reads by one of these, by case type or by version instead (migration 0026).
+    __table_args__ = (
+        Index("ix_cases_next_timer_at", "next_timer_at", sqlite_where=text("next_timer_at IS NOT NULL"),
+              postgresql_where=text("next_timer_at IS NOT NULL")),
+        Index("ix_cases_deletion_due_on", "deletion_due_on", sqlite_where=text("deletion_due_on IS NOT NULL"),
+              postgresql_where=text("deletion_due_on IS NOT NULL")),
+        Index("ix_cases_deleted", "id", sqlite_where=text("status = 'deleted'"),
+              postgresql_where=text("status = 'deleted'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
@@ -23,18 +36,18 @@ class Case(Base):
     title: Mapped[str] = mapped_column(String(300))
     grouping: Mapped[str] = mapped_column(String(200), default="", index=True)
     caseworker_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    status: Mapped[str] = mapped_column(String(20), default="open")
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     gdpr_review_completed: Mapped[bool] = mapped_column(default=False)
     # Set when free text or form data held something shaped like a CPR number (the number itself
     # is never copied anywhere); the GDPR review should then say category "cpr".
     cpr_detected: Mapped[bool] = mapped_column(default=False)
     # From the case type's deletion rule when the case closes; NULL: keep (rule K, or a review
     # exception). Closed cases past this date are deletion candidates (engine.services.retention).
-    deletion_due_on: Mapped[date | None] = mapped_column(Date, index=True)
+    deletion_due_on: Mapped[date | None] = mapped_column(Date)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Hash of the newest journal event: shows a deleted tail, which the chain alone cannot.
     journal_head: Mapped[str] = mapped_column(String(64), default="0" * 64)

@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ARRAY, Integer, and_, bindparam, column, exists, false, func, literal, not_, or_, select
+from sqlalchemy import (ARRAY, Integer, and_, bindparam, column, exists, false, func, literal, literal_column, not_,
+                        or_, select)
 from sqlalchemy.orm import Session
 
 from .. import permissions
@@ -354,9 +355,11 @@ def catch_up(uow: UnitOfWork, limit: int = 200) -> dict:
             data.pop(reserved, None)
         index.add_case(conn, row.id, row.title, row.grouping, data)
     agenda = sync_agenda_items(uow)
+    # From the deleted cases (ix_cases_deleted holds only them; 'deleted' as a literal, for the
+    # planners to match that partial index) to their index rows.
+    deleted_cases = select(Case.id).where(Case.status == literal_column("'deleted'"))
     deleted = [case_id for (case_id,) in session.execute(
-        select(SearchDocument.case_id).join(Case, Case.id == SearchDocument.case_id)
-        .where(Case.status == "deleted").distinct().limit(limit))]
+        select(SearchDocument.case_id).where(SearchDocument.case_id.in_(deleted_cases)).distinct().limit(limit))]
     forgotten = sum(index.forget_case(conn, case_id) for case_id in deleted)
     uow.commit()
     return {"indexed": len(missing) + agenda, "forgotten": forgotten}
