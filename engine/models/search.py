@@ -69,6 +69,7 @@ def case_visibility_sql(dialect: str, case_id: str) -> str:
 
 
 _FTS_COLUMNS = "title, grouping, body, visibility"
+SQLITE_AUTOMERGE = 2
 _FTS_NEW = "new.id, new.title, new.grouping, new.body, new.visibility"
 _FTS_OLD = "'delete', old.id, old.title, old.grouping, old.body, old.visibility"
 # The tasks' columns that say who may see a case (engine.permissions.can_see_case).
@@ -98,6 +99,11 @@ _SQLITE_HOLDER_REMOVED = "(" + " OR ".join(f"(old.{column} IS NOT NULL AND old.{
 SQLITE_FULL_TEXT = [
     f"CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5({_FTS_COLUMNS}, content='search_documents', "
     "content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
+    # Merge a level's segments as soon as it holds two (FTS5's default: four). Each commit that
+    # writes the index adds a segment; with at most one waiting per level the index keeps fewer,
+    # so a commit rewrites fewer pages of search_fts_data and a query reads fewer segments
+    # (bench/engine.py: 54.5 -> 52.7 WAL frames a case, 1 % fewer instructions; migration 0027).
+    f"INSERT INTO search_fts(search_fts, rank) VALUES ('automerge', {SQLITE_AUTOMERGE})",
     "CREATE TRIGGER IF NOT EXISTS search_documents_fts_insert AFTER INSERT ON search_documents BEGIN "
     f"INSERT INTO search_fts(rowid, {_FTS_COLUMNS}) VALUES ({_FTS_NEW}); END",
     "CREATE TRIGGER IF NOT EXISTS search_documents_fts_delete AFTER DELETE ON search_documents BEGIN "

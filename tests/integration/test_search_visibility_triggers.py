@@ -8,9 +8,9 @@ import uuid
 import pytest
 from sqlalchemy import select, text, update
 
-from engine.db import utcnow
-from engine.models import CaseTask, Group, SearchDocument, User
-from engine.models.search import SQLITE_FULL_TEXT
+from engine.db import make_engine, utcnow
+from engine.models import CaseTask, Group, SearchDocument, User, create_schema
+from engine.models.search import SQLITE_AUTOMERGE, SQLITE_FULL_TEXT
 from engine.schema import upgrade_schema
 from engine.search import index
 from engine.services import cases
@@ -70,3 +70,19 @@ def test_sqlite_migrations_make_the_models_triggers(empty_database):  # noqa: F8
         if statement.startswith("CREATE TRIGGER"):
             name = statement.split()[5]
             assert stored[name] == statement.replace(" IF NOT EXISTS", ""), name
+
+
+def test_sqlite_full_text_index_merges_at_two_segments(empty_database, tmp_path):  # noqa: F811
+    """Migrations and create_all both leave FTS5's automerge at SQLITE_AUTOMERGE (2, not FTS5's 4)."""
+    engine = empty_database.engine
+    if engine.dialect.name != "sqlite":
+        pytest.skip("FTS5's setting; PostgreSQL has none")
+    upgrade_schema(engine)
+    query = text("SELECT v FROM search_fts_config WHERE k = 'automerge'")
+    with engine.connect() as conn:
+        assert conn.execute(query).scalar() == SQLITE_AUTOMERGE == 2
+    made = make_engine(f"sqlite:///{tmp_path / 'created.sqlite3'}")
+    create_schema(made)
+    with made.connect() as conn:
+        assert conn.execute(query).scalar() == 2
+    made.dispose()
