@@ -135,22 +135,32 @@ def advance(workflow: BpmnWorkflow, max_steps: int, max_depth: int) -> None:
         raise _wrap(err, "advancing the workflow") from err
     except Exception as err:  # a script error SpiffWorkflow did not wrap
         raise WorkflowError(f"advancing the workflow failed: {err.__class__.__name__}: {err}") from err
-    check_depth(workflow, max_depth)
-    check_not_stuck(workflow)
+    # One pass over the tasks for both checks: each used to scan the whole workflow on its own.
+    movable = tasks_in_state(workflow, _MOVABLE)
+    check_depth(workflow, max_depth, movable)
+    check_not_stuck(workflow, movable)
 
 
-def check_not_stuck(workflow: BpmnWorkflow) -> None:
+_MOVABLE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+
+
+def check_not_stuck(workflow: BpmnWorkflow, movable: list | None = None) -> None:
     """Refuse a step after which nothing can ever move the case again.
 
     SpiffWorkflow leaves such a workflow unfinished without a word (a join waiting for a branch
     that ended, a service task nobody runs); a case in that state would sit in no one's list.
+    `movable`: the workflow's READY, WAITING and STARTED tasks, when the caller has them already.
     """
     if workflow.is_completed():
         return
-    if any(task.task_spec.manual for task in tasks_in_state(workflow, TaskState.READY)):
+    if movable is None:
+        movable = tasks_in_state(workflow, _MOVABLE)
+    if any(task.state & TaskState.READY and task.task_spec.manual for task in movable):
         return
     stopped = []
-    for task in tasks_in_state(workflow, TaskState.WAITING | TaskState.STARTED):
+    for task in movable:
+        if not task.state & (TaskState.WAITING | TaskState.STARTED):
+            continue
         if isinstance(task.task_spec, CatchingEvent):
             return  # waits for a timer, message or signal
         if is_waiting_for_worker(task):
@@ -163,8 +173,13 @@ def check_not_stuck(workflow: BpmnWorkflow) -> None:
                         f"it stopped at {names}", element=_element(stopped[0]) if stopped else None)
 
 
-def check_depth(workflow: BpmnWorkflow, max_depth: int) -> None:
-    for task in tasks_in_state(workflow, TaskState.READY | TaskState.WAITING):
+def check_depth(workflow: BpmnWorkflow, max_depth: int, movable: list | None = None) -> None:
+    """`movable` as for check_not_stuck; only READY and WAITING tasks count."""
+    if movable is None:
+        movable = tasks_in_state(workflow, _MOVABLE)
+    for task in movable:
+        if not task.state & (TaskState.READY | TaskState.WAITING):
+            continue
         depth = task.depth
         if depth > max_depth:
             raise WorkflowError(
@@ -200,37 +215,54 @@ def complete_task(workflow: BpmnWorkflow, task, data: dict, max_steps: int, max_
 
 def open_user_tasks(workflow: BpmnWorkflow) -> list[OpenTask]:
     """The READY user and manual tasks: exactly what the task index holds as open."""
-    open_tasks = []
-    for task in tasks_in_state(workflow, TaskState.READY):
-        spec = task.task_spec
-        if not spec.manual:
-            continue
+    return [_open_task(task) for task in tasks_in_state(workflow, TaskState.READY) if task.task_spec.manual]
+
+
+def _open_task(task) -> OpenTask:
+    element_id, name, lane, form, instructions, properties = _open_task_fields(task.task_spec)
+    return OpenTask(id=str(task.id), element_id=element_id, name=name, lane=lane, form=form,
+                    instructions=instructions, properties=properties, data=task.data)
+
+
+def _open_task_fields(spec) -> tuple:
+    """What an open task takes from its spec, worked out once per parsed spec (specs never change
+    once parsed, and every action lists its open tasks twice)."""
+    fields = spec.__dict__.get("_sagsgang_open_fields")
+    if fields is None:
         properties = task_properties(spec)
-        open_tasks.append(OpenTask(
-            id=str(task.id), element_id=_element(task), name=spec.bpmn_name or _element(task),
-            lane=spec.lane or "", form=properties.get("formJsonSchemaFilename", ""),
-            instructions=(spec.extensions or {}).get("instructionsForEndUser") or "",
-            properties=properties, data=task.data))
-    return open_tasks
+        element_id = getattr(spec, "bpmn_id", None) or spec.name
+        fields = spec._sagsgang_open_fields = (
+            element_id, spec.bpmn_name or element_id, spec.lane or "",
+            properties.get("formJsonSchemaFilename", ""),
+            (spec.extensions or {}).get("instructionsForEndUser") or "", properties)
+    return fields
 
 
 def snapshot(workflow: BpmnWorkflow) -> Snapshot:
-    open_tasks = open_user_tasks(workflow)
-    timers, waits = [], []
-    for task in tasks_in_state(workflow, TaskState.WAITING):
-        definition = getattr(task.task_spec, "event_definition", None)
-        # An event-based gateway waits for several events at once.
-        for single in getattr(definition, "event_definitions", None) or [definition]:
-            if isinstance(single, TimerEventDefinition):
-                due = _timer_due(task)
-                if due is not None:
-                    timers.append(due)
-            elif isinstance(single, MessageEventDefinition):
-                waits.append({"task_id": str(task.id), "message_name": single.name,
-                              "correlations": wait_correlations(task, single)})
+    """One pass over the tasks: open user tasks, timers and message waits, the GDPR review."""
+    open_tasks, timers, waits, review_completed = [], [], [], False
+    for tasks in (workflow.tasks, *(sub.tasks for sub in workflow.subprocesses.values())):
+        for task in tasks.values():
+            state = task._state  # as tasks_in_state: the property's value without the call
+            if state & TaskState.READY:
+                if task.task_spec.manual:
+                    open_tasks.append(_open_task(task))
+            elif state & TaskState.WAITING:
+                definition = getattr(task.task_spec, "event_definition", None)
+                # An event-based gateway waits for several events at once.
+                for single in getattr(definition, "event_definitions", None) or [definition]:
+                    if isinstance(single, TimerEventDefinition):
+                        due = _timer_due(task)
+                        if due is not None:
+                            timers.append(due)
+                    elif isinstance(single, MessageEventDefinition):
+                        waits.append({"task_id": str(task.id), "message_name": single.name,
+                                      "correlations": wait_correlations(task, single)})
+            elif state & TaskState.COMPLETED and not review_completed:
+                review_completed = _is_review_call(task.task_spec)
     return Snapshot(open_tasks=open_tasks, next_timer_at=min(timers) if timers else None,
                     message_waits=waits, completed=workflow.is_completed(),
-                    gdpr_review_completed=gdpr_review_completed(workflow))
+                    gdpr_review_completed=review_completed)
 
 
 def wait_correlations(task, definition: MessageEventDefinition) -> dict:
@@ -290,11 +322,11 @@ def _timer_due(task) -> datetime | None:
 
 def gdpr_review_completed(workflow: BpmnWorkflow) -> bool:
     """True once a call of the shared GDPR review building block has completed in this case."""
-    for task in tasks_in_state(workflow, TaskState.COMPLETED):
-        spec = task.task_spec
-        if isinstance(spec, CallActivity) and spec.spec == GDPR_REVIEW_PROCESS:
-            return True
-    return False
+    return any(_is_review_call(task.task_spec) for task in tasks_in_state(workflow, TaskState.COMPLETED))
+
+
+def _is_review_call(spec) -> bool:
+    return isinstance(spec, CallActivity) and spec.spec == GDPR_REVIEW_PROCESS
 
 
 def evaluate(workflow: BpmnWorkflow, task_or_none, expression: str, extra: dict | None = None):

@@ -143,11 +143,12 @@ class CaseHead:
     review_completed: bool = False
     case_type_id: int | None = None
     next_timer_at: datetime | None = None
+    deletion_rule: str | None = None  # the case type's, for the deletion date when the case closes
 
 
 _HEAD_COLUMNS = (Case.id, Case.number, Case.status, Case.row_version, Case.version_id, Case.caseworker_id,
                  Case.journal_seq, Case.journal_head, Case.awaits_message, CaseType.key, CaseType.lanes,
-                 Case.gdpr_review_completed, Case.case_type_id, Case.next_timer_at)
+                 Case.gdpr_review_completed, Case.case_type_id, Case.next_timer_at, CaseType.deletion_rule)
 
 # The hot path's statements, built once: building a SQLAlchemy statement costs more than running
 # it on SQLite. They run on the unit of work's connection, past the ORM session's bookkeeping.
@@ -158,7 +159,13 @@ _STATE_BY_ID = select(Case.state).where(Case.id == bindparam("case_id"))
 _ACTOR = select(User.id, User.is_active).where(User.username == bindparam("username"))
 _TASK_COLUMNS = (CaseTask.state, CaseTask.name, CaseTask.element_id, CaseTask.form, CaseTask.assignee_id,
                  CaseTask.candidate_group_id, CaseTask.owner_id)
-_TASK_WITH_HEAD = (select(*_TASK_COLUMNS, *_HEAD_COLUMNS).select_from(CaseTask)
+# The acting user comes along with the task (or the case type being opened): one statement fewer
+# for every action. A missing or deactivated user is then reported by `_actor`, before any other
+# error, exactly as when the user was read first.
+_ACTOR_COLUMNS = (select(User.id).where(User.username == bindparam("username")).scalar_subquery().label("actor_id"),
+                  select(User.is_active).where(User.username == bindparam("username")).scalar_subquery()
+                  .label("actor_active"))
+_TASK_WITH_HEAD = (select(*_TASK_COLUMNS, *_HEAD_COLUMNS, *_ACTOR_COLUMNS).select_from(CaseTask)
                    .join(Case, Case.id == CaseTask.case_id).join(CaseType, CaseType.id == Case.case_type_id)
                    .where(CaseTask.id == bindparam("task_id")))
 # Lock both rows: PostgreSQL re-reads locked rows after waiting, so the task's state is current.
@@ -171,7 +178,7 @@ _GROUP_ID = select(Group.id).where(Group.key == bindparam("key"))
 _USER_ID = select(User.id).where(User.username == bindparam("username"))
 _USERNAME = select(User.username).where(User.id == bindparam("user_id"))
 _PUBLISHED_VERSION = (select(CaseType.id, CaseType.key, CaseType.prefix, CaseType.lanes, CaseTypeVersion.id,
-                             CaseTypeVersion.start_form)
+                             CaseTypeVersion.start_form, CaseType.deletion_rule, *_ACTOR_COLUMNS)
                       .join(CaseTypeVersion, CaseTypeVersion.case_type_id == CaseType.id)
                       .where(CaseType.key == bindparam("key"), CaseTypeVersion.status == "published")
                       .order_by(CaseTypeVersion.number.desc()).limit(1))
@@ -219,6 +226,10 @@ def read_head_by_id(session: Session, case_id: int) -> CaseHead | None:
     return CaseHead(*row) if row else None
 
 
+# The attribute of a live workflow holding its open tasks as of the save that put it in the cache.
+_OPEN_AT_SAVE = "_sagsgang_open_at_save"
+
+
 class LoadedCase:
     """A case with its workflow and model, for the length of one unit of work.
 
@@ -226,13 +237,16 @@ class LoadedCase:
     tasks open before the action are read from the workflow, not queried.
     """
 
-    def __init__(self, uow: UnitOfWork, head: CaseHead, model: ParsedModel, workflow):
+    def __init__(self, uow: UnitOfWork, head: CaseHead, model: ParsedModel, workflow,
+                 open_before: list[runtime.OpenTask] | None = None):
         self.uow = uow
         self.head = head
         self.model = model
         self.workflow = workflow
         self.journal = Journal(head.journal_seq, head.journal_head)
-        self.open_before = {t.id: t for t in runtime.open_user_tasks(workflow)}
+        if open_before is None:
+            open_before = runtime.open_user_tasks(workflow)
+        self.open_before = {t.id: t for t in open_before}
         self.waits_before = head.awaits_message
         # Only for a case being opened (head.id is None): the columns of its first insert.
         self.case_type_id: int | None = None
@@ -250,8 +264,9 @@ class LoadedCase:
         workflow = uow.runtime.live.take(head.id, head.row_version, head.version_id)
         if workflow is None:
             blob = uow.hot.execute(_STATE_BY_ID, {"case_id": head.id}).scalar()
-            workflow = load_state(blob, model, uow.runtime.script_engine)
-        return cls(uow, head, model, workflow)
+            return cls(uow, head, model, load_state(blob, model, uow.runtime.script_engine))
+        # A live workflow is exactly as its last save left it, open tasks included (see save).
+        return cls(uow, head, model, workflow, workflow.__dict__.get(_OPEN_AT_SAVE))
 
     @property
     def limits(self) -> tuple[int, int]:
@@ -285,10 +300,13 @@ class LoadedCase:
         if closed_at:
             values["closed_at"] = closed_at
         if head.id is None:  # a new case: its id (which the journal hashes) comes from the insert
+            # The state goes in with the insert: a row inserted small and grown to its ~3 KB by the
+            # update below made SQLite split the table's last leaf (one WAL frame more a case).
             head.id = conn.execute(_INSERT_CASE, dict(
                 number=head.number, case_type_id=self.case_type_id, version_id=head.version_id,
                 title=self.title, grouping=self.grouping, caseworker_id=head.caseworker_id, status="open",
                 opened_at=now, updated_at=now, row_version=1, journal_seq=0, journal_head=GENESIS,
+                state=values.pop("state"),
             )).scalar_one()
             head.row_version = 1
             self._sync_tasks(snap, actor, actor_id, completed_task, now)
@@ -304,14 +322,15 @@ class LoadedCase:
             messages.route_thrown(self.uow, head.id, head.number, thrown, actor, self.journal, deliver_message)
         if snap.message_waits or self.waits_before:
             self._sync_subscriptions(snap)
+        rule_applies = None  # known when the review is recorded here: the close then needs no read
         if snap.gdpr_review_completed and not head.review_completed:
-            gdpr.record_review(session, head.id, completed_review(self.workflow), actor_id, now)
+            rule_applies = gdpr.record_review(session, head.id, completed_review(self.workflow), actor_id, now)
             head.review_completed = True
         if self.cpr_fields:
             values["cpr_detected"] = True
             self.journal.append(actor, "cpr_detected", {"fields": self.cpr_fields})
         if status == "closed":
-            values["deletion_due_on"] = gdpr.deletion_due_on(session, head.id, now)
+            values["deletion_due_on"] = gdpr.deletion_due_on(session, head.id, now, head.deletion_rule, rule_applies)
             self.journal.append(actor, "case_closed", {
                 "reason": close_reason or "workflow completed",
                 "deletion_due_on": values["deletion_due_on"].isoformat() if values["deletion_due_on"] else None})
@@ -327,6 +346,9 @@ class LoadedCase:
         if status == "open":
             live, case_id, row_version, version_id, workflow = (self.uow.runtime.live, head.id, head.row_version,
                                                                  head.version_id, self.workflow)
+            # Nothing moves the workflow after the snapshot, and the live cache keeps it only as
+            # this commit leaves it: the next action's open tasks before it acts are these.
+            setattr(workflow, _OPEN_AT_SAVE, snap.open_tasks)
             self.uow.after_commit(lambda: live.put(case_id, row_version, version_id, workflow))
         return snap
 
@@ -467,7 +489,11 @@ def workflow_data(uow: UnitOfWork, number: str, task_id: str | None = None) -> d
 def open_case(uow: UnitOfWork, case_type_key: str, actor: str, title: str, grouping: str = "",
               data: dict | None = None, caseworker: str | None = None) -> dict:
     session, conn = _SessionOnDemand(uow), uow.hot
-    actor_id, _ = _actor(conn, actor)
+    found = conn.execute(_PUBLISHED_VERSION, {"key": case_type_key, "username": actor}).first()
+    if found is None or found.actor_id is None or not found.actor_active:
+        actor_id, _ = _actor(conn, actor)  # an unknown or deactivated user is refused first, as always
+    else:
+        actor_id = found.actor_id
     if not isinstance(title, str) or not title.strip():
         raise InvalidInput("a case needs a title", field="title")
     if len(title) > 300:
@@ -475,11 +501,10 @@ def open_case(uow: UnitOfWork, case_type_key: str, actor: str, title: str, group
     if not isinstance(grouping, str) or len(grouping) > 200:
         raise InvalidInput("grouping must be text of at most 200 characters", field="grouping")
     data = clean_data(data)
-    found = conn.execute(_PUBLISHED_VERSION, {"key": case_type_key}).first()
     if found is None:
         get_case_type(uow.session, case_type_key)  # raises NotFound for an unknown key
         raise NotFound(f"case type '{case_type_key}' has no published version", field="case_type")
-    case_type_id, key, prefix, lanes, version_id, start_form = found
+    case_type_id, key, prefix, lanes, version_id, start_form, deletion_rule = found[:-len(_ACTOR_COLUMNS)]
     permissions.require(permissions.may_start_case(session, actor_id, case_type_id),
                         f"{actor} may not start cases of type '{case_type_key}'")
     model = model_for_version(uow, version_id)
@@ -495,7 +520,7 @@ def open_case(uow: UnitOfWork, case_type_key: str, actor: str, title: str, group
                                       uow.runtime.settings.max_engine_steps, uow.runtime.settings.max_task_depth)
     head = CaseHead(id=None, number=number, status="open", row_version=0, version_id=version_id,
                     caseworker_id=worker_id, journal_seq=0, journal_head=GENESIS, awaits_message=False,
-                    case_type_key=key, lanes=lanes, case_type_id=case_type_id)
+                    case_type_key=key, lanes=lanes, case_type_id=case_type_id, deletion_rule=deletion_rule)
     loaded = LoadedCase(uow, head, model, workflow)
     loaded.open_before = {}
     loaded.case_type_id, loaded.title, loaded.grouping = case_type_id, title, grouping
@@ -514,12 +539,12 @@ def complete_task(uow: UnitOfWork, task_id: str, actor: str, data: dict | None =
                   expected_row_version: int | None = None) -> dict:
     """Complete a READY user task that `actor` may complete, with form data checked by its schema."""
     session, conn = _SessionOnDemand(uow), uow.hot
-    actor_id, _ = _actor(conn, actor)
     statement = _TASK_WITH_HEAD if conn.dialect.name == "sqlite" else _TASK_WITH_HEAD_LOCKED
-    found = conn.execute(statement, {"task_id": str(task_id)}).first()
-    if found is None:
+    found = conn.execute(statement, {"task_id": str(task_id), "username": actor}).first()
+    if found is None or found.actor_id is None or not found.actor_active:
+        _actor(conn, actor)  # an unknown or deactivated user: its error comes first, as always
         raise NotFound(f"unknown task '{task_id}'", field="task_id")
-    row, head = found, CaseHead(*found[len(_TASK_COLUMNS):])
+    row, head, actor_id = found, CaseHead(*found[len(_TASK_COLUMNS):-len(_ACTOR_COLUMNS)]), found.actor_id
     if row.state != "open":
         raise Conflict(f"task '{row.name}' of case {head.number} is already {row.state}", field="task_id")
     verdict = permissions.may_complete_task(session, actor_id, row.assignee_id, row.candidate_group_id, row.owner_id)

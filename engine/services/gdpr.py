@@ -42,17 +42,24 @@ def deletion_date(rule: str, closed_on: date) -> date | None:
     return closed_on + timedelta(days=int(match.group(1)))
 
 
-def deletion_due_on(session: Session, case_id: int, closed_at: datetime) -> date | None:
-    """The deletion date of a case closing now: its type's rule, unless its review made an exception."""
-    rule, rule_applies = session.connection().execute(_CLOSE_FACTS, {"case_id": case_id}).one()
+def deletion_due_on(session: Session, case_id: int, closed_at: datetime, rule: str | None = None,
+                    rule_applies: bool | None = None) -> date | None:
+    """The deletion date of a case closing now: its type's rule, unless its review made an exception.
+
+    A caller that has the type's `rule` and the review's `rule_applies` at hand (a review recorded
+    in the same unit of work) passes them, and nothing is read.
+    """
+    if rule is None or rule_applies is None:
+        rule, rule_applies = session.connection().execute(_CLOSE_FACTS, {"case_id": case_id}).one()
     if rule_applies is False:
         return None
     return deletion_date(rule, closed_at.date())
 
 
 def record_review(session: Session, case_id: int, review: dict | None, actor_id: int | None,
-                  now: datetime) -> None:
-    """Store the outcome of a completed review call (once per case)."""
+                  now: datetime) -> bool:
+    """Store the outcome of a completed review call (once per case); returns whether the case
+    type's deletion rule applies (as stored)."""
     review = review or {}
     category = review.get("category") or review.get("personal_data_category") or ""
     applies = review.get("deletion_rule_applies")
@@ -65,6 +72,7 @@ def record_review(session: Session, case_id: int, review: dict | None, actor_id:
         "exception_reason": "" if applies is not False else str(
             review.get("exception_reason") or review.get("deletion_exception_reason") or ""),
         "reviewed_by_id": actor_id, "reviewed_at": now})
+    return applies is not False
 
 
 def review_of(session: Session, case_id: int) -> dict | None:

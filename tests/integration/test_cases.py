@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from engine.errors import Conflict, InvalidInput, NotAllowed, NotFound, WorkflowError
-from engine.models import Case, CaseTask, JournalEvent
+from engine.models import Case, CaseTask, JournalEvent, User
+from engine.runtime import advance as runtime
 from engine.services import cases, queries
 from engine.services.journal import verify_journal
 from tests.models import GDPR_DATA, install_rework
@@ -158,6 +159,51 @@ def test_unknown_user_and_wrong_user_are_refused(ctx):
     with ctx.unit_of_work() as uow, pytest.raises(InvalidInput) as raised:
         cases.open_case(uow, "aktindsigt", "anna", "x", data={"requested_documents": "x"})
     assert raised.value.field == "received_date" or raised.value.field == "requester_email"
+
+
+def test_the_actor_is_checked_before_the_task_and_a_deactivated_one_changes_nothing(ctx):
+    number = start(ctx)["number"]
+    task = only_task(ctx, number)
+    data = {"documents_identified": "alle", "request_sufficiently_specific": True, "acknowledgement_sent": True}
+    with ctx.unit_of_work() as uow, pytest.raises(NotFound) as raised:
+        cases.complete_task(uow, "00000000-0000-0000-0000-000000000000", "mallory", data)
+    assert raised.value.context["field"] == "username"
+    with ctx.unit_of_work() as uow:
+        uow.session.execute(update(User).where(User.username == "anna").values(is_active=False))
+        uow.commit()
+    before = snapshot_of_case(ctx, number)
+    for task_id in (task["id"], "00000000-0000-0000-0000-000000000000"):
+        with ctx.unit_of_work() as uow, pytest.raises(NotAllowed, match="user 'anna' is deactivated"):
+            cases.complete_task(uow, task_id, "anna", data)
+    assert snapshot_of_case(ctx, number) == before
+    with ctx.unit_of_work(read_only=True) as uow:
+        count = uow.session.scalar(select(func.count()).select_from(Case))
+    for case_type in ("aktindsigt", "nope"):
+        with ctx.unit_of_work() as uow, pytest.raises(NotAllowed, match="user 'anna' is deactivated"):
+            cases.open_case(uow, case_type, "anna", "", data=AKT_START)
+        with ctx.unit_of_work() as uow, pytest.raises(NotFound) as raised:
+            cases.open_case(uow, case_type, "mallory", "", data=AKT_START)
+        assert raised.value.context["field"] == "username"
+    with ctx.unit_of_work(read_only=True) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Case)) == count
+
+
+def test_a_live_workflow_carries_the_open_tasks_of_its_last_save(ctx):
+    """The next action's tasks open before it acts come from the live workflow: they must be what
+    listing its READY user tasks gives, after every kind of step."""
+    number = start(ctx, "byggetilladelse", data=BYG_START, title="Nyt enfamiliehus")["number"]
+    with ctx.unit_of_work(read_only=True) as uow:
+        case_id = cases.get_case(uow.session, number).id
+    steps = [{"application_complete": False, "missing_information": "Tegninger"},
+             {"information_requested_date": "2026-11-01", "information_received_date": "2026-11-10",
+              "information_summary": "Tegninger modtaget"}] * 2
+    for data in [None, *steps]:
+        if data is not None:
+            complete(ctx, number, "anna", data)
+        _, _, workflow = ctx.runtime.live._items[case_id]
+        kept = workflow.__dict__[cases._OPEN_AT_SAVE]
+        assert kept == runtime.open_user_tasks(workflow)
+        assert [t.id for t in kept] == [only_task(ctx, number)["id"]]
 
 
 def test_two_people_completing_the_same_task_at_once_one_wins(ctx):
