@@ -114,7 +114,11 @@ def _workflow_json(workflow, extra: dict) -> str:
 
 
 def _tasks_json(workflow) -> str:
-    return "{" + ",".join(f'"{key}":{_task_json(task)}' for key, task in workflow.tasks.items()) + "}"
+    parts = []
+    for key, task in workflow.tasks.items():
+        known = task.__dict__.get("_sagsgang_id")  # the key is the task's id: its text is kept (_task_id)
+        parts.append(f'"{known[1] if known is not None and known[0] is key else key}":{_task_json(task)}')
+    return "{" + ",".join(parts) + "}"
 
 
 def _task_json(task) -> str:
@@ -126,9 +130,12 @@ def _task_json(task) -> str:
     state change (children, trigger flag, the sizes of its and its parent's data), so such a task
     is written anew rather than from a stale copy.
     """
-    parent = task.parent
-    if task.state & _FINISHED and (parent is None or parent.state & _FINISHED):
-        key = (task.state, task.last_state_change, task.triggered, len(task._children), len(task.data),
+    state = task._state  # Task.state is a property returning _state: read it without the call
+    if not state & _FINISHED:
+        return _one_task_json(task)
+    parent = task.workflow.tasks.get(task._parent)  # Task.parent
+    if parent is None or parent._state & _FINISHED:
+        key = (state, task.last_state_change, task.triggered, len(task._children), len(task.data),
                len(task.internal_data), None if parent is None else (parent.last_state_change, len(parent.data)))
         cached = task.__dict__.get("_sagsgang_json")
         if cached is not None and cached[0] == key:
@@ -193,28 +200,41 @@ def _fast_task_json(task) -> str:
     fixed fields through the encoder: the same keys in TaskConverter.to_dict's order, then the
     registry's typename; data, delta and internal data go through the same encoder as before.
 
-    ~15 unfinished or newly finished tasks are written per save, and the converter's dictionary
-    plus its encoding cost more than everything else in dump_state (docs/benchmarks.md, engine).
+    ~25 unfinished or newly finished tasks are written per case (three saves), and this is most of
+    dump_state's time: the property reads, the DeepMerge delta and the id texts are done inline
+    (same results, fewer Python calls a task).
     """
-    parent = task.parent
+    tasks = task.workflow.tasks
+    parent_id = task._parent
+    parent = tasks.get(parent_id)  # Task.parent
     if parent is None:
-        data, parent_id, delta = _dumps(task.data), "null", "{}"
+        data, parent_text, delta = _dumps(task.data), "null", "{}"
     else:
         data = "{}"
-        parent_id = f'"{_task_id(parent) if parent.id == task._parent else task._parent}"'
-        updates = DeepMerge.get_updated_keys(parent.data, task.data)
-        deletions = DeepMerge.get_deleted_keys(parent.data, task.data)
+        parent_text = f'"{_task_id(parent) if parent.id == parent_id else parent_id}"'
+        own, inherited = task.data, parent.data
+        if own:  # DeepMerge.get_updated_keys and get_deleted_keys
+            updates = {key: own[key] for key in own if key not in inherited or own[key] != inherited[key]}
+            deletions = [key for key in inherited if key not in own]
+        else:  # a predicted task: nothing of its own yet
+            updates, deletions = None, list(inherited)
         delta = (f'{{"updates":{_dumps(updates) if updates else "{}"},'
                  f'"deletions":{_string_list(deletions) if deletions else "[]"}}}')
     internal = _REGISTRY.convert(task.internal_data) if task.internal_data else {}  # encoder mode: cleaned
-    tasks = task.workflow.tasks
-    children = ",".join(f'"{_child_id(tasks, child)}"' for child in task._children)
+    children = []
+    for child_id in task._children:
+        child = tasks.get(child_id)
+        known = None if child is None else child.__dict__.get("_sagsgang_id")
+        children.append(f'"{known[1] if known is not None and known[0] is child_id else _child_id(tasks, child_id)}"')
     triggered = task.triggered
     triggered = "true" if triggered is True else "false" if triggered is False else _dumps(triggered)
     name = task.task_spec.name
     name = encode_basestring_ascii(name) if type(name) is str else _dumps(name)
-    return (f'{{"id":"{_task_id(task)}","parent":{parent_id},"children":[{children}],'
-            f'"last_state_change":{_number(task.last_state_change)},"state":{_number(task.state)},'
+    changed = task.last_state_change
+    changed = float.__repr__(changed) if type(changed) is float and math.isfinite(changed) else _number(changed)
+    state = task._state
+    return (f'{{"id":"{_task_id(task)}","parent":{parent_text},"children":[{",".join(children)}],'
+            f'"last_state_change":{changed},"state":{int.__repr__(state) if type(state) is int else _number(state)},'
             f'"task_spec":{name},"triggered":{triggered},'
             f'"internal_data":{_dumps(internal) if internal != {} else "{}"},"data":{data},"delta":{delta},'
             f'"typename":{_TASK_TYPENAME_JSON}}}')

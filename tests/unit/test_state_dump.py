@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from engine.runtime.advance import complete_task, start_workflow
@@ -124,3 +125,14 @@ def test_each_task_is_written_exactly_as_the_registry_converts_it():
     complete_task(workflow, ready(workflow), {"done": True}, 1000, 100)
     complete_task(workflow, ready(workflow), {"signed": True}, 1000, 100)
     assert compare() > 10 and workflow.is_completed()
+
+
+def test_the_state_the_scans_read_is_what_task_state_gives():
+    """tasks_in_state, snapshot and dump_state read `task._state` to spare the property's call: that
+    holds only while SpiffWorkflow's Task.state returns the attribute as it is."""
+    workflow = start_workflow(model(), ENGINE, {}, 100, 100)
+    complete_task(workflow, ready(workflow), {"done": True}, 100, 100)
+    tasks = [*workflow.tasks.values(), *(t for sub in workflow.subprocesses.values() for t in sub.tasks.values())]
+    assert len({task.state for task in tasks}) > 2
+    assert all(task.state is task._state for task in tasks)
+    assert Task.state.fget.__code__.co_names == ("_state",)
