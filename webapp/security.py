@@ -99,17 +99,31 @@ def _require_login():
     return redirect(target)
 
 
+# Every response's headers, unless the view set its own: (name, lower-case name, value).
+_SECURITY_HEADERS = tuple((name, name.lower(), value) for name, value in (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"),
+))
+_HSTS = ("Strict-Transport-Security", "strict-transport-security", "max-age=31536000; includeSubDomains")
+
+
 def _security_headers(response):
+    """Add the security headers the view did not set itself.
+
+    One pass over the response's headers: Werkzeug's `setdefault` looks a missing header up by
+    raising and catching a KeyError, ~7 µs for each of the seven (docs/benchmarks.md, task lists)."""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
-    if current_app.config["SESSION_COOKIE_SECURE"]:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if request.endpoint != "static" and "Cache-Control" not in headers:
+    present = {name.lower() for name, _value in headers}
+    for name, lower, value in _SECURITY_HEADERS:
+        if lower not in present:
+            headers.add(name, value)
+    if current_app.config["SESSION_COOKIE_SECURE"] and _HSTS[1] not in present:
+        headers.add(_HSTS[0], _HSTS[2])
+    if "cache-control" not in present and request.endpoint != "static":
         # Pages carry personal data: keep them out of shared and back/forward caches.
         headers["Cache-Control"] = "no-store"
     return response
